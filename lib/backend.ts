@@ -1,0 +1,167 @@
+/**
+ * Backend selection: which TensorFlow.js backend runs alignmix, decided once at start-up.
+ *
+ * Order for `auto` (fastest that can train first):
+ *   1. `tensorflow` — the native TensorFlow C library through @tensorflow/tfjs-node-gpu (CUDA) or
+ *      @tensorflow/tfjs-node. `npm install` provisions it (environment/native-backend.js).
+ *   2. `wasm` — @tensorflow/tfjs-backend-wasm (SIMD), with the training kernels it lacks
+ *      registered by ./backends/wasm-training.
+ *   3. `cpu` — the pure-JS reference backend: correct everywhere, far too slow for CNNs.
+ * `webgpu` is never picked automatically; it must be asked for.
+ *
+ * Force a backend with `initBackend({ backend })` or the ALIGNMIX_BACKEND environment variable.
+ * A forced backend that cannot start is an error, never a silent fallback: tfjs itself falls back
+ * silently, which is how slow runs go unnoticed.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendOptions {
+  /** Which backend to use; default: ALIGNMIX_BACKEND or 'auto'. */
+  backend?: BackendName;
+  /**
+   * Threads for the compute library (TF intra-op threads, wasm threads). Default: all cores.
+   * For the native backend this only takes effect before the library is first loaded.
+   */
+  threads?: number;
+}
+
+export interface BackendInfo {
+  /** tfjs backend name actually running (tf.getBackend()). */
+  name: Exclude<BackendName, 'auto'>;
+  /** What was asked for ('auto' unless forced). */
+  requested: BackendName;
+  /** Where the kernels run. */
+  device: 'CPU' | 'GPU';
+  /** Package that provides the backend, with its version. */
+  provider: string;
+  /** Version of the native TensorFlow library, for the `tensorflow` backend. */
+  tensorflowVersion?: string;
+  threads: number;
+  /** Backends tried before this one and why they were not used (auto mode). */
+  skipped: { name: string; reason: string }[];
+}
+
+let active: BackendInfo | null = null;
+
+function parseBackendName(value: string, source: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`Unknown backend '${value}' (from ${source}); expected one of ${BACKEND_NAMES.join(', ')}`);
+}
+
+function defaultThreads(): number {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const os = require('os') as typeof import('os');
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+function firstLine(e: unknown): string {
+  return String(e instanceof Error ? e.message : e).split('\n')[0];
+}
+
+/** Try the native library; returns the provider package or throws with the reason. */
+function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU'; tfVersion: string } {
+  // TF reads these when the library loads; do not override what the user set.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  process.env.TF_NUM_INTRAOP_THREADS ??= String(threads);
+  process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  const errors: string[] = [];
+  for (const [pkg, device] of [['@tensorflow/tfjs-node-gpu', 'GPU'], ['@tensorflow/tfjs-node', 'CPU']] as const) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(pkg);
+      tf.setBackend('tensorflow');
+      if (tf.getBackend() !== 'tensorflow') throw new Error(`${pkg} loaded but did not register 'tensorflow'`);
+      const tfVersion = String(mod.version?.['tfjs-node'] ?? '');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const binding = (tf.backend() as any).binding;
+      return { provider: `${pkg}@${tfVersion}`, device, tfVersion: String(binding?.TF_Version ?? 'unknown') };
+    } catch (e) {
+      errors.push(`${pkg}: ${firstLine(e)}`);
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+async function loadWasm(threads: number): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const wasm = require('@tensorflow/tfjs-backend-wasm');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { registerWasmTrainingKernels, configureWasmThreads } = require('./backends/wasm-training');
+  configureWasmThreads(wasm, threads);
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+  return `@tensorflow/tfjs-backend-wasm@${wasm.version_wasm ?? tf.version_core}`;
+}
+
+async function loadWebgpu(): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { startWebgpu } = require('./backends/webgpu');
+  return startWebgpu();
+}
+
+async function loadCpu(): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  require('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
+  return `@tensorflow/tfjs-backend-cpu@${tf.version_core}`;
+}
+
+/**
+ * Start the backend (idempotent: later calls return the running one, and asking for a different
+ * backend after start-up is an error because tensors would be stranded on the old one).
+ */
+export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  const requested = options.backend
+    ? parseBackendName(options.backend, 'options.backend')
+    : process.env.ALIGNMIX_BACKEND
+      ? parseBackendName(process.env.ALIGNMIX_BACKEND, 'ALIGNMIX_BACKEND')
+      : 'auto';
+  if (active) {
+    if (requested !== 'auto' && requested !== active.name) {
+      throw new Error(`Backend '${active.name}' is already running; cannot switch to '${requested}' in this process`);
+    }
+    return active;
+  }
+  const threads = options.threads ?? (Number(process.env.ALIGNMIX_THREADS) || defaultThreads());
+  const skipped: { name: string; reason: string }[] = [];
+  const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+
+  for (const name of order) {
+    try {
+      let info: BackendInfo;
+      if (name === 'tensorflow') {
+        const native = loadNative(threads);
+        info = { name, requested, device: native.device, provider: native.provider, tensorflowVersion: native.tfVersion, threads, skipped };
+      } else if (name === 'wasm') {
+        info = { name, requested, device: 'CPU', provider: await loadWasm(threads), threads, skipped };
+      } else if (name === 'webgpu') {
+        info = { name, requested, device: 'GPU', provider: await loadWebgpu(), threads, skipped };
+      } else {
+        info = { name, requested, device: 'CPU', provider: await loadCpu(), threads: 1, skipped };
+      }
+      await tf.ready();
+      active = info;
+      return info;
+    } catch (e) {
+      if (requested !== 'auto') throw new Error(`Backend '${name}' could not start: ${firstLine(e)}`);
+      skipped.push({ name, reason: firstLine(e) });
+    }
+  }
+  throw new Error(`No TensorFlow.js backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** The running backend; throws if initBackend() has not been awaited. */
+export function backendInfo(): BackendInfo {
+  if (!active) throw new Error('No backend yet: call `await initBackend()` first');
+  return active;
+}
+
+/** One line for logs: "tensorflow (TF 2.21.0, CPU, 2 threads) via @tensorflow/tfjs-node@4.22.0". */
+export function describeBackend(info: BackendInfo = backendInfo()): string {
+  const tfv = info.tensorflowVersion ? `TF ${info.tensorflowVersion}, ` : '';
+  const skipped = info.skipped.length ? `; skipped ${info.skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}` : '';
+  return `${info.name} (${tfv}${info.device}, ${info.threads} thread${info.threads === 1 ? '' : 's'}) via ${info.provider}${skipped}`;
+}
