@@ -7,7 +7,6 @@
  *   2. `wasm` — @tensorflow/tfjs-backend-wasm (SIMD), with the training kernels it lacks
  *      registered by ./backends/wasm-training.
  *   3. `cpu` — the pure-JS reference backend: correct everywhere, far too slow for CNNs.
- * `webgpu` is never picked automatically; it must be asked for.
  *
  * Force a backend with `initBackend({ backend })` or the ALIGNMIX_BACKEND environment variable.
  * A forced backend that cannot start is an error, never a silent fallback: tfjs itself falls back
@@ -15,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu', 'webgpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendOptions {
@@ -96,12 +95,6 @@ async function loadWasm(threads: number): Promise<string> {
   return `@tensorflow/tfjs-backend-wasm@${wasm.version_wasm ?? tf.version_core}`;
 }
 
-async function loadWebgpu(): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { startWebgpu } = require('./backends/webgpu');
-  return startWebgpu();
-}
-
 async function loadCpu(): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require('@tensorflow/tfjs-backend-cpu');
@@ -137,8 +130,6 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
         info = { name, requested, device: native.device, provider: native.provider, tensorflowVersion: native.tfVersion, threads, skipped };
       } else if (name === 'wasm') {
         info = { name, requested, device: 'CPU', provider: await loadWasm(threads), threads, skipped };
-      } else if (name === 'webgpu') {
-        info = { name, requested, device: 'GPU', provider: await loadWebgpu(), threads, skipped };
       } else {
         info = { name, requested, device: 'CPU', provider: await loadCpu(), threads: 1, skipped };
       }

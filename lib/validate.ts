@@ -40,9 +40,9 @@ export function assertSameShape(where: string, nameA: string, a: tf.Tensor, name
  * inputs at API boundaries, not inside hot loops.
  */
 export function assertFinite(where: string, name: string, t: tf.Tensor): void {
-  const bad = tf.tidy(() => tf.logicalNot(tf.isFinite(t)).any().dataSync()[0]);
+  const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(t))).dataSync()[0]);
   if (bad) {
-    const nan = tf.tidy(() => tf.isNaN(t).any().dataSync()[0]);
+    const nan = tf.tidy(() => tf.any(tf.isNaN(t)).dataSync()[0]);
     throw new Error(`${where}: ${name} contains ${nan ? 'NaN' : 'Inf'} values (shape ${shapeStr(t.shape)})`);
   }
 }
