@@ -96,8 +96,6 @@ async function loadWasm(threads: number): Promise<string> {
 }
 
 async function loadCpu(): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  require('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
   return `@tensorflow/tfjs-backend-cpu@${tf.version_core}`;
 }
@@ -118,6 +116,11 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     }
     return active;
   }
+  // The gradient functions of the ops live in the @tensorflow/tfjs union bundle, not in
+  // tfjs-core: without this, tf.grad fails on the wasm and cpu backends ("gradient function not
+  // found for Sum"). tfjs-node loads it too, so this costs nothing extra on the native backend.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  require('@tensorflow/tfjs');
   const threads = options.threads ?? (Number(process.env.ALIGNMIX_THREADS) || defaultThreads());
   const skipped: { name: string; reason: string }[] = [];
   const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
