@@ -1,0 +1,23 @@
+/** Models: encoder E, second-stage encoder e, classifier g, decoder D, VAE heads, factory. */
+export type { Arch, AlignResolution, EncoderBuildOptions } from './options';
+export { ALIGN_RESOLUTIONS, ARCHS } from './options';
+export type { Normalization, NormalizationPreset } from './normalization';
+export { NORMALIZATION_PRESETS, resolveNormalization } from './normalization';
+export type { ActivationShape, EncoderSpec, EncoderStage } from './encoder';
+export { Encoder } from './encoder';
+export type { EmbeddingKind, EmbeddingOptions } from './embedding';
+export { EMBEDDINGS, Embedding } from './embedding';
+export type { DecoderOptions } from './decoder';
+export { ResidualDecoder } from './decoder';
+export { klDivergence, reparameterize } from './vae';
+export type { AlignMixModelParts, ModelParamGroup } from './model';
+export { AlignMixModel } from './model';
+export type { ModelOptions } from './factory';
+export { createModel } from './factory';
+export { PreActBlock, preActResNet18Encoder } from './preact-resnet';
+export type { WideResNetShape } from './wide-resnet';
+export { WRN_FINAL_BN_MOMENTUM, WideBlock, wideResNetEncoder } from './wide-resnet';
+export { Bottleneck, resNet50Encoder } from './resnet50';
+export { SMALL_CNN_DEFAULT_WIDTHS, smallCnnEncoder } from './small-cnn';
+export { BnRelu, ConvBn, ConvBnRelu } from './blocks';
+export type { ConvBnOptions } from './blocks';
