@@ -1,0 +1,235 @@
+/**
+ * The `alignmix` command line: train, evaluate and compare methods with the same library code
+ * notebooks use.
+ *
+ *   alignmix train   --protocol cifar100 --method alignmixup --data-root ~/data --set epochs=200
+ *   alignmix eval    --run-dir runs/<run> [--parts top1,fgsm,pgd,calibration,ood]
+ *   alignmix compare --protocol fashion-mnist --methods baseline,cutmix,alignmixup --seeds 0,1,2
+ *   alignmix list    protocols, methods and mixing modes
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, Option } from 'commander';
+import { BACKEND_NAMES, BackendName, describeBackend, initBackend } from '../backend';
+import { BatchLoader } from '../data';
+import { EVAL_PARTS, EvalPart, evaluateModel, reliabilityToCsv, writeReportCsv } from '../eval';
+import { ConfigOverrides, applyAssignments, protocolDescription, protocolNames, resolveConfig } from '../train/config';
+import { methodNames, methodSpec } from '../train/methods';
+import { MIX_MODES, parseModeSchedule } from '../train/modes';
+import { loadRunConfig, loadRunModel, train, RunSummary } from '../train/trainer';
+import { progressCallbacks } from './progress';
+import { COMPARE_COLUMNS, compareTable, writeCompareCsv } from './compare';
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`--${name} expects an integer, got '${v}'`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got '${v}'`);
+  return n;
+};
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+interface CommonTrainFlags {
+  protocol: string;
+  method?: string;
+  modes?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  dataRoot?: string;
+  download?: boolean;
+  perClass?: number;
+  workers?: number;
+  config?: string;
+  set: string[];
+  backend?: BackendName;
+  threads?: number;
+}
+
+function addCommonTrainFlags(cmd: Command): Command {
+  return cmd
+    .option('--protocol <name>', `protocol preset (${protocolNames().join(', ')})`, 'fashion-mnist')
+    .option('--modes <schedule>', 'mode schedule replacing the method\'s, e.g. input:2,feat:1,featPrime:1')
+    .option('--epochs <n>', 'epochs (milestones scale with it)', int('epochs'))
+    .option('--batch-size <n>', 'batch size', int('batch-size'))
+    .option('--lr <x>', 'learning rate (body; classifier too unless optim.classifierLr is set)', num('lr'))
+    .option('--data-root <dir>', 'dataset folder (CIFAR, TinyImageNet, ImageNet)')
+    .option('--download', 'download the dataset archive when missing (CIFAR, TinyImageNet)')
+    .option('--per-class <n>', 'quick runs: at most n training images per class', int('per-class'))
+    .option('--workers <n>', 'data loader worker threads (0 = main thread)', int('workers'))
+    .option('--config <file.json>', 'JSON file of config overrides')
+    .option('--set <path=value>', 'override any config field, e.g. --set optim.weightDecay=5e-4 (repeatable)', collect, [])
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKEND_NAMES as unknown as string[]))
+    .option('--threads <n>', 'compute threads', int('threads'));
+}
+
+function overridesFrom(flags: CommonTrainFlags, extra: ConfigOverrides = {}): ConfigOverrides {
+  let o: ConfigOverrides = flags.config ? JSON.parse(fs.readFileSync(flags.config, 'utf8')) : {};
+  o = { ...o, ...extra };
+  const data = { ...o.data };
+  if (flags.dataRoot !== undefined) data.root = flags.dataRoot;
+  if (flags.download) data.download = true;
+  if (flags.perClass !== undefined) data.trainPerClass = flags.perClass;
+  if (flags.workers !== undefined) data.workers = flags.workers;
+  if (Object.keys(data).length) o.data = data;
+  if (flags.method !== undefined) o.method = flags.method;
+  if (flags.modes !== undefined) o.modes = parseModeSchedule(flags.modes);
+  if (flags.epochs !== undefined) o.epochs = flags.epochs;
+  if (flags.batchSize !== undefined) o.batchSize = flags.batchSize;
+  if (flags.lr !== undefined) o.optim = { ...o.optim, lr: flags.lr };
+  return applyAssignments(o, flags.set);
+}
+
+async function startBackend(flags: { backend?: BackendName; threads?: number }): Promise<void> {
+  const info = await initBackend({ backend: flags.backend, threads: flags.threads });
+  process.stderr.write(`alignmix: backend ${describeBackend(info)}\n`);
+}
+
+/** Stop training cleanly on Ctrl-C: the run keeps its last epoch's checkpoint and can be resumed. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\nalignmix: interrupted; stopping after this batch (resume with --resume)\n');
+    controller.abort();
+  });
+  return controller.signal;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+function printSummary(s: RunSummary): void {
+  console.log(`${s.method} on ${s.protocol} (seed ${s.seed}, ${s.epochs} epochs, ${s.trainSeconds.toFixed(0)} s): `
+    + `test ${pct(s.testAccuracyAtBestVal)} at best val (${pct(s.bestValAccuracy)}, epoch ${s.bestValEpoch}); `
+    + `best test ${pct(s.bestTestAccuracy)}; median of last ${s.lastN}: ${pct(s.medianLastNTestAccuracy)}`);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('alignmix')
+    .description('AlignMixup in TypeScript: train, evaluate and compare mixup methods')
+    .exitOverride()
+    .showHelpAfterError();
+
+  addCommonTrainFlags(program.command('train').description('train one model (Algorithm 1) into a run directory'))
+    .option('--method <name>', 'training method (alignmix list methods)', 'alignmixup')
+    .option('--seed <n>', 'random seed', int('seed'))
+    .option('--run-dir <dir>', 'run directory (default runs/<protocol>-<method>-s<seed>-<time>)')
+    .option('--resume', 'continue the run in --run-dir from its last checkpoint (uses its saved config)')
+    .action(async (flags: CommonTrainFlags & { seed?: number; runDir?: string; resume?: boolean }) => {
+      await startBackend(flags);
+      const config = flags.resume
+        ? (() => {
+          if (!flags.runDir) throw new Error('--resume needs --run-dir');
+          return loadRunConfig(flags.runDir);
+        })()
+        : resolveConfig(flags.protocol, overridesFrom(flags, flags.seed !== undefined ? { seed: flags.seed } : {}));
+      const result = await train(config, {
+        runDir: flags.runDir, resume: flags.resume, signal: interruptSignal(),
+        callbacks: progressCallbacks(config.method, config.epochs),
+      });
+      result.model.dispose();
+      if (result.status === 'aborted') {
+        console.log(`stopped after ${result.history.length} epochs; resume with: alignmix train --resume --run-dir ${result.runDir}`);
+        process.exitCode = 130;
+        return;
+      }
+      printSummary(result.summary);
+      console.log(`run directory: ${result.runDir}`);
+    });
+
+  program.command('eval')
+    .description('evaluate a run\'s checkpoint: top-1, FGSM, PGD, calibration, OOD noise (CSV report)')
+    .requiredOption('--run-dir <dir>', 'run directory written by alignmix train')
+    .addOption(new Option('--checkpoint <which>', 'checkpoint').choices(['best', 'last']).default('best'))
+    .option('--parts <list>', `comma-separated parts (${EVAL_PARTS.filter((p) => p !== 'localization').join(',')})`, list, ['top1', 'fgsm', 'pgd', 'calibration', 'ood'])
+    .option('--pgd-steps <n>', 'PGD steps', int('pgd-steps'), 10)
+    .option('--bins <n>', 'calibration bins', int('bins'), 15)
+    .option('--limit <n>', 'evaluate on the first n test images only', int('limit'))
+    .option('--out <dir>', 'output folder (default <run-dir>/eval)')
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKEND_NAMES as unknown as string[]))
+    .option('--threads <n>', 'compute threads', int('threads'))
+    .action(async (flags: { runDir: string; checkpoint: 'best' | 'last'; parts: string[]; pgdSteps: number; bins: number; limit?: number; out?: string; backend?: BackendName; threads?: number }) => {
+      await startBackend(flags);
+      for (const p of flags.parts) {
+        if (!(EVAL_PARTS as readonly string[]).includes(p) || p === 'localization') throw new Error(`unknown eval part '${p}'; known: top1, fgsm, pgd, calibration, ood`);
+      }
+      const { model, config, data } = await loadRunModel(flags.runDir, flags.checkpoint);
+      try {
+        const { subsetDataset } = await import('../data');
+        const testSet = flags.limit && flags.limit < data.test.size
+          ? subsetDataset(data.test, Array.from({ length: flags.limit }, (_, i) => i), `${data.test.name}[:${flags.limit}]`)
+          : data.test;
+        const loader = new BatchLoader(testSet, { batchSize: config.evalBatchSize, shuffle: false, workers: 0 });
+        const report = await evaluateModel(model, loader, {
+          parts: flags.parts as EvalPart[], pgd: { steps: flags.pgdSteps }, calibration: { bins: flags.bins }, seed: config.seed,
+        });
+        await loader.close();
+        const out = path.resolve(flags.out ?? path.join(flags.runDir, 'eval'));
+        fs.mkdirSync(out, { recursive: true });
+        writeReportCsv(path.join(out, `report-${flags.checkpoint}.csv`), report.rows);
+        if (report.calibration) fs.writeFileSync(path.join(out, `reliability-${flags.checkpoint}.csv`), reliabilityToCsv(report.calibration.reliability));
+        for (const r of report.rows) console.log(`${r.metric.padEnd(22)} ${r.value.toFixed(2).padStart(7)} ${r.unit}  ${r.source}  (n=${r.n}${r.settings ? `, ${r.settings}` : ''})`);
+        console.log(`report written to ${out}`);
+      } finally {
+        model.dispose();
+      }
+    });
+
+  addCommonTrainFlags(program.command('compare').description('train several methods (and seeds) under the same budget; print and save a table'))
+    .option('--methods <list>', 'methods to compare', list, ['baseline', 'input-mixup', 'manifold-mixup', 'cutmix', 'alignmixup', 'alignmixup-ae'])
+    .option('--seeds <list>', 'seeds', (v: string) => list(v).map(int('seeds')), [0])
+    .option('--runs-root <dir>', 'folder for the run directories (default runs/compare-<time>)')
+    .option('--out <file.csv>', 'write one row per run to this CSV')
+    .action(async (flags: CommonTrainFlags & { methods: string[]; seeds: number[]; runsRoot?: string; out?: string }) => {
+      await startBackend(flags);
+      for (const m of flags.methods) methodSpec(m);
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+      const root = path.resolve(flags.runsRoot ?? path.join('runs', `compare-${stamp}`));
+      const signal = interruptSignal();
+      const rows: (RunSummary & { runDir: string })[] = [];
+      for (const seed of flags.seeds) {
+        for (const method of flags.methods) {
+          if (signal.aborted) break;
+          const config = resolveConfig(flags.protocol, overridesFrom(flags, { method, seed }));
+          const runDir = path.join(root, `${method}-s${seed}`);
+          const result = await train(config, { runDir, signal, callbacks: progressCallbacks(`${method} s${seed}`, config.epochs) });
+          result.model.dispose();
+          if (result.status === 'aborted') break;
+          rows.push({ ...result.summary, runDir });
+          if (flags.out) writeCompareCsv(flags.out, rows);
+        }
+      }
+      if (!rows.length) return;
+      console.log(compareTable(rows));
+      if (flags.out) console.log(`per-run results: ${flags.out} (columns: ${COMPARE_COLUMNS.join(', ')})`);
+    });
+
+  program.command('list')
+    .description('list protocols, methods and mixing modes')
+    .action(() => {
+      console.log('protocols:');
+      for (const p of protocolNames()) console.log(`  ${p.padEnd(14)} ${protocolDescription(p)}`);
+      console.log('methods:');
+      for (const m of methodNames()) console.log(`  ${m.padEnd(28)} ${methodSpec(m).description}`);
+      console.log(`mixing modes: ${MIX_MODES.join(', ')}`);
+    });
+
+  return program;
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return 0;
+    if (err.code?.startsWith('commander.')) return err.exitCode ?? 1;
+    throw e;
+  }
+  return Number(process.exitCode ?? 0);
+}
