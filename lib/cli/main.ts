@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_NAMES, BackendName, describeBackend, initBackend } from '../backend';
-import { BatchLoader } from '../data';
+import { BatchLoader, subsetDataset } from '../data';
 import { EVAL_PARTS, EvalPart, evaluateModel, reliabilityToCsv, writeReportCsv } from '../eval';
 import { ConfigOverrides, applyAssignments, protocolDescription, protocolNames, resolveConfig } from '../train/config';
 import { methodNames, methodSpec } from '../train/methods';
@@ -158,7 +158,6 @@ export function buildProgram(): Command {
       }
       const { model, config, data } = await loadRunModel(flags.runDir, flags.checkpoint);
       try {
-        const { subsetDataset } = await import('../data');
         const testSet = flags.limit && flags.limit < data.test.size
           ? subsetDataset(data.test, Array.from({ length: flags.limit }, (_, i) => i), `${data.test.name}[:${flags.limit}]`)
           : data.test;
