@@ -1,0 +1,15 @@
+/**
+ * Notebook display helpers: plotly figures that render offline, HTML tables (rows or danfojs
+ * DataFrames), live training curves. Everything degrades to plain text outside a tslab kernel.
+ * Notebooks import this file as './lib/display/index' (tslab resolves files, not folders).
+ */
+export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay, quickMode } from './kernel';
+export { escapeHtml, scriptJson } from './html';
+export {
+  FigureOptions, PLOTLY_GLOBAL, PlotlyFigure, PlotlyTrace, figureHtml, loadPlotly, plotlyBundleHtml,
+  plotlyLoaderHtml, showFigure,
+} from './plotly';
+export {
+  DataFrameLike, Rows, TableCell, TableOptions, dataFrameToHtml, formatCells, loadDanfo, rowsToHtml, showTable,
+} from './table';
+export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';

@@ -1,0 +1,392 @@
+"""Notebook tooling of the alignmix lab: execute, export, render-check, kernel conformance.
+
+Run through the project environment (venv Python, JUPYTER_PATH -> kernel/, Jupyter dirs in .jupyter/):
+    node environment/jupyter.js python notebooks/tools/nbtools.py COMMAND [options]
+npm scripts: `npm run test:notebooks` = `test`, `npm run export` = `export`.
+
+Commands
+  run          execute notebooks (default notebooks/*.ipynb) headless on the alignmix kernel, cell by
+               cell, in quick mode (ALIGNMIX_QUICK=1; --full to run the full work); executed copies go
+               to build/notebooks/executed/ (signed, so they open trusted in `npm run lab`).
+  export       executed copies -> build/notebooks/export/NAME.html (nbconvert lab template) and
+               NAME.slides.html (reveal.js; needs --reveal-prefix and --require-js, see below).
+  check-render open exported HTML in headless Chromium and check that every plot rendered.
+  conformance  jupyter_kernel_test protocol checks of the kernel (kernel_conformance.py; runs on the
+               system Python that has Debian's python3-jupyter-kernel-test).
+  test         conformance + run + HTML export + check-render; exit status 1 on any failure.
+
+When a cell counts as failed (the notebook stops there, later notebooks still run):
+  1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
+     TypeScript compile error, a rejected top-level await), or the cell times out, or the kernel dies;
+  2. the cell has an `error` output (kernels other than tslab report errors that way);
+  3. the cell's stderr stream has a line that starts with an error name (`Error`, `TypeError:`,
+     `SomethingException`, `UncaughtException:`, `UnhandledPromiseRejection:`) or a JavaScript
+     stack frame (`    at f (file.ts:3:7)`). tslab reports errors only as stderr text (no
+     ename/traceback), and reports errors of async work that outlives its cell (a timer, a
+     forgotten promise) as `UncaughtException:` / `UnhandledPromiseRejection:` in whichever cell runs
+     next, with status 'ok'. Other stderr text (warnings, TensorFlow's log lines) is not a failure.
+Cells run one at a time and the run stops at the first failure: tslab ignores requests for about
+200 ms after an error, so executing on past an error (nbconvert --allow-errors) silently skips cells.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+BUILD = REPO / "build" / "notebooks"
+EXECUTED = BUILD / "executed"
+EXPORTED = BUILD / "export"
+KERNEL_NAME = "alignmix"
+
+ERROR_LINE = re.compile(r"^(?:\w*(?:Error|Exception)\b|Uncaught\w*\b|UnhandledPromiseRejection\w*\b)", re.M)
+STACK_LINE = re.compile(r"^\s+at \S.*:\d+:\d+\)?\s*$", re.M)
+# A plot placeholder's opening tag (nbconvert re-serialises outputs, so attribute order varies).
+DIV_TAG = re.compile(r"<div\b[^>]*>")
+PLOT_ID = re.compile(r'\bid="(alignmix-plot-[\w-]+)"')
+
+
+def say(msg: str) -> None:
+    print(f"[nbtools] {msg}", flush=True)
+
+
+def shown(path: Path) -> str:
+    """`path` relative to the repository when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def notebook_paths(names: list[str]) -> list[Path]:
+    if not names:
+        return sorted(NOTEBOOKS.glob("*.ipynb"))
+    paths = []
+    for name in names:
+        p = Path(name)
+        if not p.exists():
+            p = NOTEBOOKS / name
+        if not p.exists():
+            raise SystemExit(f"[nbtools] no notebook {name!r} (looked in . and {NOTEBOOKS})")
+        paths.append(p.resolve())
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# run
+
+
+def cell_problem(cell, reply_status: str | None) -> str | None:
+    """Why a code cell failed, or None (rules in the module docstring)."""
+    if reply_status in ("error", "aborted"):
+        return f"the kernel replied status '{reply_status}'"
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return f"error output {out.get('ename', '')}: {out.get('evalue', '')}"
+    stderr = stderr_text(cell)
+    m = ERROR_LINE.search(stderr) or STACK_LINE.search(stderr)
+    if m:
+        return f"stderr reports an error: {m.group(0).strip()!r}"
+    return None
+
+
+def stderr_text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def report_failure(path: Path, index: int, cell, reason: str) -> None:
+    print(f"\n[nbtools] FAILED {shown(path)}, cell {index} ({reason})", flush=True)
+    print("----- cell source -----")
+    print(cell.source)
+    stderr = stderr_text(cell)
+    if stderr:
+        print("----- cell stderr -----")
+        print(stderr.rstrip())
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            print("----- error output -----")
+            print("\n".join(out.get("traceback", [])) or f"{out.get('ename')}: {out.get('evalue')}")
+    print("-----------------------", flush=True)
+
+
+def execute_notebook(path: Path, out_dir: Path, timeout: int) -> bool:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    from nbformat.sign import NotebookNotary
+
+    nb = nbformat.read(path, as_version=4)
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel != KERNEL_NAME:
+        print(f"[nbtools] FAILED {path.name}: metadata.kernelspec.name is {kernel!r}, expected {KERNEL_NAME!r}")
+        return False
+    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=timeout, startup_timeout=120, resources={"metadata": {"path": str(path.parent)}})
+    started = time.monotonic()
+    failed = None
+    code_cells = 0
+    with client.setup_kernel():
+        info = client.wait_for_reply(client.kc.kernel_info())
+        nb.metadata["language_info"] = info["content"]["language_info"]
+        kernel_ready = time.monotonic() - started
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            code_cells += 1
+            status = "ok"
+            try:
+                client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            except CellExecutionError:
+                status = "error"
+            except CellTimeoutError:
+                failed = (index, cell, f"timed out after {timeout} s")
+            except DeadKernelError:
+                failed = (index, cell, "the kernel died")
+            if failed is None:
+                reason = cell_problem(cell, status)
+                if reason:
+                    failed = (index, cell, reason)
+            if failed:
+                break
+    elapsed = time.monotonic() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    NotebookNotary().sign(nb)
+    target = out_dir / path.name
+    nbformat.write(nb, target)
+    if failed:
+        report_failure(path, *failed)
+        return False
+    say(f"ok   {path.name}: {code_cells} code cells in {elapsed:.1f} s (kernel ready after {kernel_ready:.1f} s) -> {shown(target)}")
+    return True
+
+
+def cmd_run(args) -> int:
+    if args.full:
+        os.environ.pop("ALIGNMIX_QUICK", None)
+    else:
+        os.environ["ALIGNMIX_QUICK"] = "1"
+    say(f"executing on kernel '{KERNEL_NAME}' ({'full' if args.full else 'quick'} mode, ALIGNMIX_QUICK={os.environ.get('ALIGNMIX_QUICK', 'unset')})")
+    paths = notebook_paths(args.notebooks)
+    if not paths:
+        say("no notebooks found")
+        return 1
+    results = [execute_notebook(p, args.out, args.timeout) for p in paths]
+    failed = results.count(False)
+    print(f"notebooks: {len(results) - failed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# export
+
+
+def relative_url(target: str | None, out_dir: Path) -> str | None:
+    """A local path becomes a URL relative to the exported file; URLs pass through."""
+    if target is None or re.match(r"^[a-z]+://", target):
+        return target
+    return os.path.relpath(Path(target).resolve(), out_dir.resolve())
+
+
+def default_local(path: Path) -> str | None:
+    return str(path) if path.exists() else None
+
+
+def cmd_export(args) -> int:
+    import nbformat
+    from nbconvert import HTMLExporter, SlidesExporter
+
+    sources = sorted(args.executed.glob("*.ipynb")) if not args.notebooks else [args.executed / Path(n).name for n in args.notebooks]
+    missing = [s for s in sources if not s.exists()]
+    if not sources or missing:
+        say(f"no executed notebook {[str(m) for m in missing] or ''} in {args.executed}: run `npm run test:notebooks` first")
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    formats = set(args.formats.split(","))
+    reveal = relative_url(args.reveal_prefix or default_local(REPO / "node_modules" / "reveal.js"), args.out)
+    require_js = relative_url(args.require_js or default_local(REPO / "node_modules" / "requirejs" / "require.js"), args.out)
+    status = 0
+    for src in sources:
+        nb = nbformat.read(src, as_version=4)
+        stem = src.stem
+        if "html" in formats:
+            started = time.monotonic()
+            body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+            (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
+            say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+        if "slides" in formats:
+            if not (reveal and require_js):
+                say(
+                    "slides need local copies of reveal.js 4.x and require.js (nbconvert's slides template loads "
+                    "reveal.js through require.js; the defaults are CDN URLs, which do not load offline). "
+                    "Install them (npm packages reveal.js@4, requirejs) or pass --reveal-prefix DIR_OR_URL --require-js FILE_OR_URL."
+                )
+                status = 1
+                continue
+            started = time.monotonic()
+            exporter = SlidesExporter(reveal_url_prefix=reveal, require_js_url=require_js)
+            body, _ = exporter.from_notebook_node(nb)
+            (args.out / f"{stem}.slides.html").write_text(body, encoding="utf-8")
+            say(f"slides {stem}.slides.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# check-render
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_binary() -> str:
+    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    raise SystemExit("[nbtools] no Chromium found (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chrome)")
+
+
+def rendered_dom(html: Path, budget_ms: int) -> str:
+    with tempfile.TemporaryDirectory(prefix="alignmix-chromium-") as profile:
+        cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--dump-dom", html.resolve().as_uri()]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"chromium exited {r.returncode}: {r.stderr.strip()[-2000:]}")
+    return r.stdout
+
+
+def plot_divs(html: str) -> dict[str, str]:
+    """Plot placeholder id -> its opening tag."""
+    found = {}
+    for tag in DIV_TAG.findall(html):
+        m = PLOT_ID.search(tag)
+        if m:
+            found[m.group(1)] = tag
+    return found
+
+
+def check_html(html: Path, budget_ms: int) -> bool:
+    source = html.read_text(encoding="utf-8")
+    expected = plot_divs(source)
+    started = time.monotonic()
+    dom = rendered_dom(html, budget_ms)
+    # Plotly.newPlot adds class js-plotly-plot to the placeholder div and draws into svg.main-svg.
+    plotted = [i for i, tag in plot_divs(dom).items() if re.search(r'\bclass="[^"]*\bjs-plotly-plot\b', tag)]
+    svgs = dom.count('class="main-svg"')
+    missing = [i for i in expected if i not in plotted]
+    ok = not missing and svgs >= len(expected)
+    say(f"{'ok  ' if ok else 'FAIL'} {html.name}: {len(plotted)}/{len(expected)} plots rendered, {svgs} svg.main-svg ({time.monotonic() - started:.1f} s)")
+    if missing:
+        for i in missing:
+            text = re.search(rf'<div\b[^>]*\bid="{re.escape(i)}"[^>]*>([^<]*)', dom)
+            say(f"     not rendered: #{i}: {text.group(1).strip() if text else 'placeholder missing from the page'}")
+    return ok
+
+
+def cmd_check_render(args) -> int:
+    files = [Path(f) for f in args.html] or sorted(p for p in args.dir.glob("*.html") if not p.name.endswith(".slides.html"))
+    if not files:
+        say(f"no exported HTML in {args.dir}: run `npm run export` first")
+        return 1
+    results = [check_html(f, args.budget_ms) for f in files]
+    return 0 if all(results) else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# conformance
+
+
+def cmd_conformance(args) -> int:
+    python = os.environ.get("ALIGNMIX_SYSTEM_PYTHON", "/usr/bin/python3")
+    probe = subprocess.run([python, "-c", "import jupyter_kernel_test"], capture_output=True)
+    if probe.returncode != 0:
+        say(f"{python} has no jupyter_kernel_test (Debian: apt-get install python3-jupyter-kernel-test; or set ALIGNMIX_SYSTEM_PYTHON)")
+        return 1
+    say(f"kernel conformance (jupyter_kernel_test on {python})")
+    try:
+        return subprocess.run([python, str(Path(__file__).with_name("kernel_conformance.py"))], cwd=REPO, timeout=args.conformance_timeout).returncode
+    except subprocess.TimeoutExpired:
+        say(f"kernel conformance did not finish in {args.conformance_timeout} s (a broken kernel stops answering)")
+        return 1
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_test(args) -> int:
+    steps = [
+        ("conformance", lambda: cmd_conformance(args)),
+        ("run", lambda: cmd_run(args)),
+        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html", reveal_prefix=None, require_js=None))),
+        ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + ".html") for n in args.notebooks], dir=EXPORTED, budget_ms=args.budget_ms))),
+    ]
+    results = {}
+    for name, step in steps:
+        started = time.monotonic()
+        results[name] = step() == 0
+        say(f"step {name}: {'ok' if results[name] else 'FAILED'} ({time.monotonic() - started:.1f} s)")
+        if not results[name] and name in ("run", "export"):
+            break  # later steps need this step's files
+    passed = sum(results.values())
+    failed = len(results) - passed
+    skipped = len(steps) - len(results)
+    print(f"checks: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""), flush=True)
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_run_options(p):
+        p.add_argument("notebooks", nargs="*", help="notebook files or names in notebooks/ (default: all)")
+        p.add_argument("--full", action="store_true", help="run the full work (ALIGNMIX_QUICK unset)")
+        p.add_argument("--timeout", type=int, default=int(os.environ.get("ALIGNMIX_CELL_TIMEOUT", "900")), help="seconds per cell (default 900)")
+        p.add_argument("--out", type=Path, default=EXECUTED)
+
+    p = sub.add_parser("run", help="execute notebooks")
+    add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("export", help="export executed notebooks as HTML and reveal.js slides")
+    p.add_argument("notebooks", nargs="*", help="names of executed notebooks (default: all)")
+    p.add_argument("--executed", type=Path, default=EXECUTED)
+    p.add_argument("--out", type=Path, default=EXPORTED)
+    p.add_argument("--formats", default="html,slides", help="comma list of html, slides (default both)")
+    p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default node_modules/reveal.js if present)")
+    p.add_argument("--require-js", help="require.js file or URL (default node_modules/requirejs/require.js if present)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check-render", help="check plots in exported HTML with headless Chromium")
+    p.add_argument("html", nargs="*", help="HTML files (default: every NAME.html in --dir)")
+    p.add_argument("--dir", type=Path, default=EXPORTED)
+    p.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual time budget (default 20000)")
+    p.set_defaults(func=cmd_check_render)
+
+    p = sub.add_parser("conformance", help="jupyter_kernel_test checks of the kernel")
+    p.add_argument("--conformance-timeout", type=int, default=300)
+    p.set_defaults(func=cmd_conformance)
+
+    p = sub.add_parser("test", help="conformance + run + HTML export + check-render")
+    add_run_options(p)
+    p.add_argument("--budget-ms", type=int, default=20000)
+    p.add_argument("--conformance-timeout", type=int, default=300)
+    p.set_defaults(func=cmd_test)
+
+    args = parser.parse_args()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
