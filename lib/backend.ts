@@ -13,6 +13,9 @@
  * silently, which is how slow runs go unnoticed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// Static imports: tslab compiles only the local files a notebook reaches through `import`.
+import { registerCpuKernelFixes } from './backends/cpu-kernel-fixes';
+import { configureWasmThreads, registerWasmTrainingKernels, wasmThreadStatus } from './backends/wasm-training';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -84,18 +87,19 @@ function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU';
   throw new Error(errors.join('; '));
 }
 
-async function loadWasm(threads: number): Promise<string> {
+async function loadWasm(threads: number): Promise<{ provider: string; threads: number }> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const wasm = require('@tensorflow/tfjs-backend-wasm');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { registerWasmTrainingKernels, configureWasmThreads } = require('./backends/wasm-training');
   configureWasmThreads(wasm, threads);
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
-  return `@tensorflow/tfjs-backend-wasm@${wasm.version_wasm ?? tf.version_core}`;
+  const status = wasmThreadStatus();
+  if (status?.reason) console.warn(`alignmix: wasm runs ${status.actual} of ${status.requested} threads: ${status.reason}`);
+  return { provider: `@tensorflow/tfjs-backend-wasm@${wasm.version_wasm ?? tf.version_core}`, threads: status?.actual ?? 1 };
 }
 
 async function loadCpu(): Promise<string> {
+  registerCpuKernelFixes();
   if (!(await tf.setBackend('cpu'))) throw new Error('cpu backend failed to initialise');
   return `@tensorflow/tfjs-backend-cpu@${tf.version_core}`;
 }
@@ -132,7 +136,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
         const native = loadNative(threads);
         info = { name, requested, device: native.device, provider: native.provider, tensorflowVersion: native.tfVersion, threads, skipped };
       } else if (name === 'wasm') {
-        info = { name, requested, device: 'CPU', provider: await loadWasm(threads), threads, skipped };
+        const wasm = await loadWasm(threads);
+        info = { name, requested, device: 'CPU', provider: wasm.provider, threads: wasm.threads, skipped };
       } else {
         info = { name, requested, device: 'CPU', provider: await loadCpu(), threads: 1, skipped };
       }

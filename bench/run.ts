@@ -1,0 +1,162 @@
+/**
+ * `npm run bench`: this library against PyTorch on the same machine, one process pair.
+ *
+ * Ours (this process, the backend lib/backend.ts picks, or ALIGNMIX_BACKEND):
+ *   step:r18:b<B>:<mode>   one PreActResNet18 train step on 32x32 inputs, 10 classes, through
+ *                          lib/train/step.ts's trainStep (forward, backward, SGD momentum 0.9,
+ *                          weight decay 1e-4): mode 'plain' (clean batch), 'input-mixup' (Algorithm
+ *                          1's input mode) and 'alignmix' (mode 'feat': A~ = A' R^T at the last
+ *                          feature map, 512 x 4 x 4, log-domain Sinkhorn, eps 0.1, 100 iterations,
+ *                          no early stop, as the PyTorch side).
+ *   sinkhorn:log:128x16x16:100   the batched log-domain Sinkhorn from cost to plan (bench/sinkhorn.ts).
+ * PyTorch (bench/torch/train_step.py and sinkhorn.py, run one after the other AFTER ours so the two
+ * never compete for the cores; the authors' model and Sinkhorn, same threads).
+ *
+ * Figures are medians of --reps timed runs after --warmup runs. The last line is
+ *   ratios: r18=<ours/PyTorch, plain step b32> sinkhorn=<ours/PyTorch> alignmix/input=<ours, b32>
+ * with 'n/a' where PyTorch is not installed. --json FILE writes every figure.
+ *
+ *   npm run bench                                   # b32 and b128, 5 runs each
+ *   npm run bench -- --batches 32 --reps 3 --json bench/results/latest.json
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { backendInfo, describeBackend, initBackend } from '../lib/backend';
+import { createModel } from '../lib/models/factory';
+import { Rng } from '../lib/random';
+import { uniformModes, MixMode } from '../lib/train/modes';
+import { SGD } from '../lib/train/optim';
+import { StepSettings, trainStep } from '../lib/train/step';
+import { runSinkhornBench } from './sinkhorn';
+
+const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
+const SINKHORN_ITERS = 100;
+
+interface Figure { median_ms: number; runs_ms: number[] }
+type Figures = Record<string, Figure>;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timed(warmup: number, reps: number, once: () => void): Figure {
+  for (let i = 0; i < warmup; i++) once();
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    once();
+    runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { median_ms: median(runs), runs_ms: runs.map((r) => Math.round(r * 10) / 10) };
+}
+
+/** Our train-step figures, same names as bench/torch/train_step.py. */
+function oursSteps(batches: number[], warmup: number, reps: number): Figures {
+  const figures: Figures = {};
+  const settings: StepSettings = {
+    alpha: 2, reconstructionWeight: 0, klWeight: 0,
+    sinkhorn: { solver: 'log', eps: 0.1, epsMode: 'absolute', maxIter: SINKHORN_ITERS, tol: 0 },
+  };
+  for (const batch of batches) {
+    const rng = new Rng(batch);
+    const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', rng.tfSeed()) as tf.Tensor4D;
+    const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
+    for (const [name, mode] of Object.entries(STEP_MODES)) {
+      const model = createModel({ arch: 'preact-resnet18', numClasses: 10, inputShape: [32, 32, 3] }, rng);
+      const optimizer = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
+      const lr = Object.fromEntries(model.parameterGroups().map((g) => [g.name, 0.1]));
+      const schedule = uniformModes(mode);
+      figures[`step:r18:b${batch}:${name}`] = timed(warmup, reps, () => {
+        trainStep(model, optimizer, x, y, schedule, settings, lr, rng);
+      });
+      optimizer.dispose();
+      model.dispose();
+      console.log(`  ours  step:r18:b${batch}:${name}  ${figures[`step:r18:b${batch}:${name}`].median_ms.toFixed(0)} ms`);
+    }
+    tf.dispose([x, y]);
+  }
+  return figures;
+}
+
+/** Run a bench/torch script; its JSON report, or why there is none. */
+function torchFigures(script: string, args: string[], threads: number): { figures?: Figures; version?: string; reason?: string } {
+  const python = process.env.ALIGNMIX_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, [path.join(__dirname, 'torch', script), '--threads', String(threads), ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
+  });
+  if (r.error) return { reason: `${python}: ${r.error.message}` };
+  if (r.status !== 0) return { reason: `${script} exited with ${r.status}` };
+  const report = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  if (!report.available) return { reason: report.reason };
+  return { figures: report.figures, version: report.torch };
+}
+
+function ratio(a?: Figure, b?: Figure): string {
+  return a && b ? (a.median_ms / b.median_ms).toFixed(2) : 'n/a';
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench')
+    .option('--batches <list>', 'train-step batch sizes', '32,128')
+    .option('--warmup <n>', 'untimed runs first', '2')
+    .option('--reps <n>', 'timed runs (median reported)', '5')
+    .option('--no-torch', 'skip the PyTorch reference')
+    .option('--json <file>', 'write all figures as JSON')
+    .parse();
+  const o = program.opts<{ batches: string; warmup: string; reps: string; torch: boolean; json?: string }>();
+  const batches = o.batches.split(',').map(Number);
+  const warmup = Number(o.warmup);
+  const reps = Number(o.reps);
+  for (const [k, v] of [['warmup', warmup], ['reps', reps], ...batches.map((b) => ['batches', b] as const)] as const) {
+    if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new Error(`bench: --${k} needs ${k === 'warmup' ? 'a non-negative' : 'a positive'} integer, got ${v}`);
+  }
+
+  const info = await initBackend();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`machine: ${cpu}, ${os.availableParallelism()} cores; date ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`ours: ${describeBackend(info)}`);
+  const ours: Figures = oursSteps(batches, warmup, reps);
+  const sink = runSinkhornBench({ runs: Math.max(reps, 10), warmup, iterations: SINKHORN_ITERS })
+    .find((f) => f.name.startsWith('sinkhorn log')) as { medianMs: number };
+  ours[`sinkhorn:log:128x16x16:${SINKHORN_ITERS}`] = { median_ms: sink.medianMs, runs_ms: [] };
+  console.log(`  ours  sinkhorn:log:128x16x16:${SINKHORN_ITERS}  ${sink.medianMs.toFixed(1)} ms`);
+
+  let theirs: Figures = {};
+  let torchNote = 'PyTorch: skipped (--no-torch)';
+  if (o.torch) {
+    const threads = backendInfo().threads;
+    const common = ['--warmup', String(warmup), '--reps', String(reps)];
+    const steps = torchFigures('train_step.py', ['--batches', batches.join(','), ...common], threads);
+    const sinkhorn = torchFigures('sinkhorn.py', ['--iters', String(SINKHORN_ITERS), '--warmup', String(warmup), '--reps', String(Math.max(reps, 10))], threads);
+    theirs = { ...steps.figures, ...sinkhorn.figures };
+    torchNote = steps.figures ? `PyTorch ${steps.version} (CPU, ${threads} threads)` : `PyTorch not available: ${steps.reason}`;
+  }
+  console.log(torchNote);
+
+  const names = Object.keys(ours);
+  const width = Math.max(...names.map((n) => n.length));
+  console.log(`${'figure'.padEnd(width)}  ${'ours ms'.padStart(9)}  ${'torch ms'.padStart(9)}  ratio`);
+  for (const n of names) {
+    const t = theirs[n];
+    console.log(`${n.padEnd(width)}  ${ours[n].median_ms.toFixed(1).padStart(9)}  ${(t ? t.median_ms.toFixed(1) : '-').padStart(9)}  ${ratio(ours[n], t)}`);
+  }
+  if (o.json) {
+    fs.mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
+    fs.writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: cpu, cores: os.availableParallelism(), backend: describeBackend(info), torch: torchNote, ours, pytorch: theirs }, null, 2));
+  }
+  const b = batches[0];
+  console.log(`ratios: r18=${ratio(ours[`step:r18:b${b}:plain`], theirs[`step:r18:b${b}:plain`])} ` +
+    `sinkhorn=${ratio(ours[`sinkhorn:log:128x16x16:${SINKHORN_ITERS}`], theirs[`sinkhorn:log:128x16x16:${SINKHORN_ITERS}`])} ` +
+    `alignmix/input=${ratio(ours[`step:r18:b${b}:alignmix`], ours[`step:r18:b${b}:input-mixup`])}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
