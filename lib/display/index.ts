@@ -1,6 +1,7 @@
 /**
  * Notebook display helpers: plotly figures that render offline, HTML tables (rows or danfojs
- * DataFrames), live training curves. Everything degrades to plain text outside a tslab kernel.
+ * DataFrames), live training curves, image grids. Everything degrades to plain text outside a
+ * tslab kernel.
  * Notebooks import this file as './lib/display/index' (tslab resolves files, not folders).
  */
 export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay, quickMode } from './kernel';
@@ -13,3 +14,4 @@ export {
   DataFrameLike, Rows, TableCell, TableOptions, dataFrameToHtml, formatCells, loadDanfo, rowsToHtml, showTable,
 } from './table';
 export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
+export { ImageGridOptions, ImageMosaic, imageGridFigure, mosaicDataUrl, tileImages } from './images';

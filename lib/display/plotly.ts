@@ -34,6 +34,11 @@ export interface PlotlyFigure {
   layout?: Record<string, unknown>;
   /** plotly config; merged over { responsive: true, displaylogo: false }. */
   config?: Record<string, unknown>;
+  /**
+   * Animation frames (https://plotly.com/javascript/animations/), added after the first draw; a
+   * slider or button with method 'animate' in the layout plays them.
+   */
+  frames?: Record<string, unknown>[];
 }
 
 export interface FigureOptions {
@@ -103,10 +108,14 @@ export function figureHtml(figure: PlotlyFigure, options: Pick<FigureOptions, 'h
   const height = options.height ?? (typeof layoutHeight === 'number' ? layoutHeight : 420);
   if (!(Number.isFinite(height) && height > 0)) throw new Error(`figureHtml: height must be a number > 0, got ${height}`);
   const id = uniqueElementId('alignmix-plot');
+  if (figure.frames !== undefined && !Array.isArray(figure.frames)) {
+    throw new Error(`figureHtml: figure.frames must be an array of frames, got ${typeof figure.frames}`);
+  }
   const spec = {
     data: figure.data,
     layout: figure.layout ?? {},
     config: { responsive: true, displaylogo: false, ...figure.config },
+    frames: figure.frames ?? [],
   };
   return `<div id="${id}" class="alignmix-plot" style="width:100%;height:${height}px">${escapeHtml(NOT_LOADED_TEXT)}</div>
 <script>
@@ -117,7 +126,9 @@ export function figureHtml(figure: PlotlyFigure, options: Pick<FigureOptions, 'h
   var fig = ${scriptJson(spec)};
   ready.then(function (Plotly) {
     div.textContent = '';
-    return Plotly.newPlot(div, fig.data, fig.layout, fig.config);
+    return Plotly.newPlot(div, fig.data, fig.layout, fig.config).then(function () {
+      return fig.frames.length ? Plotly.addFrames(div, fig.frames) : div;
+    });
   }).catch(function (e) { div.textContent = 'Plot failed: ' + e; });
 })();
 </script>`;

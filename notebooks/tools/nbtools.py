@@ -8,12 +8,19 @@ Commands
   run          execute notebooks (default notebooks/*.ipynb) headless on the alignmix kernel, cell by
                cell, in quick mode (ALIGNMIX_QUICK=1; --full to run the full work); executed copies go
                to build/notebooks/executed/ (signed, so they open trusted in `npm run lab`).
-  export       executed copies -> build/notebooks/export/NAME.html (nbconvert lab template) and
-               NAME.slides.html (reveal.js; needs --reveal-prefix and --require-js, see below).
-  check-render open exported HTML in headless Chromium and check that every plot rendered.
+  export       executed copies -> build/notebooks/export/NAME.html (nbconvert's lab template) and
+               NAME.slides.html (reveal.js; a markdown cell that starts with a heading starts a slide
+               unless the notebook has slideshow metadata), through the templates in
+               notebooks/tools/templates/: MathJax 3, require.js and reveal.js come from copies of
+               their npm packages in build/notebooks/export/vendor/, so pages need no network.
+  check-render open exported pages (default: every NAME.html and NAME.slides.html) in headless
+               Chromium and check that every plot rendered, that MathJax typeset every formula of
+               the markdown cells (as many mjx-container elements as formulas, no TeX errors) and,
+               for slides, that reveal.js started.
   conformance  jupyter_kernel_test protocol checks of the kernel (kernel_conformance.py; runs on the
                system Python that has Debian's python3-jupyter-kernel-test).
-  test         conformance + run + HTML export + check-render; exit status 1 on any failure.
+  test         conformance + run + export (HTML and slides) + check-render; exit status 1 on any
+               failure.
 
 When a cell counts as failed (the notebook stops there, later notebooks still run):
   1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
@@ -38,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,15 +193,62 @@ def cmd_run(args) -> int:
 # export
 
 
-def relative_url(target: str | None, out_dir: Path) -> str | None:
+TEMPLATES = Path(__file__).with_name("templates")
+NODE_MODULES = REPO / "node_modules"
+
+# What exported pages load, from the npm packages (devDependencies), copied into <export>/vendor/:
+# the export folder then works offline and stays whole when moved or served. MathJax is the
+# "-full" combined component: the smaller tex-mml-chtml.js fetches TeX extensions (\boldsymbol,
+# \cancel, ...) from its folder at run time, which would need the whole 24 MB package; CHTML
+# output loads its fonts from output/chtml/fonts/woff-v2 beside the script.
+# name: (npm package, source folder, parts copied, entry point), copied to vendor/<name>/.
+VENDORED = {
+    "mathjax": ("mathjax@3", NODE_MODULES / "mathjax" / "es5", ["tex-chtml-full.js", "output/chtml/fonts/woff-v2"], "tex-chtml-full.js"),
+    "requirejs": ("requirejs", NODE_MODULES / "requirejs", ["require.js"], "require.js"),
+    "reveal.js": ("reveal.js@4", NODE_MODULES / "reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes/notes.js"], ""),
+}
+
+
+def relative_url(target: str, out_dir: Path) -> str:
     """A local path becomes a URL relative to the exported file; URLs pass through."""
-    if target is None or re.match(r"^[a-z]+://", target):
+    if re.match(r"^[a-z]+://", target):
         return target
-    return os.path.relpath(Path(target).resolve(), out_dir.resolve())
+    return Path(os.path.relpath(Path(target).resolve(), out_dir.resolve())).as_posix()
 
 
-def default_local(path: Path) -> str | None:
-    return str(path) if path.exists() else None
+def asset_url(name: str, given: str | None, out_dir: Path) -> str:
+    """URL of a page asset: `given` (path or URL) if set, else the vendored copy (copied now)."""
+    if given:
+        return relative_url(given, out_dir)
+    package, source, parts, entry = VENDORED[name]
+    if not all((source / part).exists() for part in parts):
+        raise SystemExit(f"[nbtools] export needs the npm package {package} ({shown(source)} is incomplete): run `npm install`")
+    target = out_dir / "vendor" / name
+    for part in parts:
+        src, dst = source / part, target / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+    return f"vendor/{name}/{entry}".rstrip("/")
+
+
+def with_auto_slides(nb):
+    """
+    A copy of `nb` in which every markdown cell that opens with a heading starts a new slide, when
+    the notebook sets no slideshow metadata of its own: nbconvert otherwise puts the whole notebook
+    on one slide.
+    """
+    import copy
+
+    if any("slideshow" in cell.metadata for cell in nb.cells):
+        return nb
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            cell.metadata["slideshow"] = {"slide_type": "slide"}
+    return nb
 
 
 def cmd_export(args) -> int:
@@ -207,32 +262,31 @@ def cmd_export(args) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     formats = set(args.formats.split(","))
-    reveal = relative_url(args.reveal_prefix or default_local(REPO / "node_modules" / "reveal.js"), args.out)
-    require_js = relative_url(args.require_js or default_local(REPO / "node_modules" / "requirejs" / "require.js"), args.out)
-    status = 0
+    common = {
+        "extra_template_basedirs": [str(TEMPLATES)],
+        "extra_template_paths": [str(TEMPLATES)],  # for the templates' shared/ macros
+        "mathjax_url": asset_url("mathjax", args.mathjax, args.out),
+        "require_js_url": asset_url("requirejs", args.require_js, args.out),
+    }
+    if "html" in formats:
+        html_exporter = HTMLExporter(template_name="alignmix-lab", **common)
+    if "slides" in formats:
+        reveal = asset_url("reveal.js", args.reveal_prefix, args.out)
+        slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_scroll=True, **common)
     for src in sources:
         nb = nbformat.read(src, as_version=4)
         stem = src.stem
         if "html" in formats:
             started = time.monotonic()
-            body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+            body, _ = html_exporter.from_notebook_node(nb)
             (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
             say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
         if "slides" in formats:
-            if not (reveal and require_js):
-                say(
-                    "slides need local copies of reveal.js 4.x and require.js (nbconvert's slides template loads "
-                    "reveal.js through require.js; the defaults are CDN URLs, which do not load offline). "
-                    "Install them (npm packages reveal.js@4, requirejs) or pass --reveal-prefix DIR_OR_URL --require-js FILE_OR_URL."
-                )
-                status = 1
-                continue
             started = time.monotonic()
-            exporter = SlidesExporter(reveal_url_prefix=reveal, require_js_url=require_js)
-            body, _ = exporter.from_notebook_node(nb)
+            body, _ = slides_exporter.from_notebook_node(with_auto_slides(nb))
             (args.out / f"{stem}.slides.html").write_text(body, encoding="utf-8")
             say(f"slides {stem}.slides.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
-    return status
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,26 +330,137 @@ def plot_divs(html: str) -> dict[str, str]:
     return found
 
 
+class MarkdownText(HTMLParser):
+    """
+    The text of an exported page's rendered markdown cells, cut into the runs in which MathJax
+    looks for maths: MathJax never matches a formula across an element boundary other than <br>
+    (its includeHtmlTags) and skips pre, code, script, style, textarea (its skipHtmlTags) and
+    elements of class tex2jax_ignore.
+    """
+
+    SKIP = {"script", "noscript", "style", "textarea", "pre", "code", "annotation", "annotation-xml"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.runs: list[str] = []
+        self.depth = 0  # element depth inside the current markdown cell (0: outside)
+        self.skip_depth = 0  # > 0 inside a skipped element
+        self.run: list[str] = []
+
+    def cut(self) -> None:
+        if self.run:
+            self.runs.append("".join(self.run))
+        self.run = []
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if tag in ("br", "wbr"):
+            if self.depth and not self.skip_depth:
+                self.run.append("\n" if tag == "br" else "")
+            return
+        self.cut()
+        if tag in self.VOID:
+            return
+        if self.depth:
+            self.depth += 1
+            if self.skip_depth or tag in self.SKIP or "tex2jax_ignore" in classes:
+                self.skip_depth += 1
+        elif tag == "div" and "jp-RenderedMarkdown" in classes:
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        self.cut()
+        if self.depth:
+            self.depth -= 1
+            if self.skip_depth:
+                self.skip_depth -= 1
+
+    def handle_data(self, data):
+        if self.depth and not self.skip_depth:
+            self.run.append(data)
+
+
+# MathJax's TeX delimiters as configured in templates/shared/mathjax3.html.j2 (processEscapes,
+# processEnvironments): a start delimiter, or an escaped dollar.
+TEX_START = re.compile(r"\$\$|\\\[|\\\(|\$|\\begin\s*\{([^}]*)\}|\\\$")
+TEX_CLOSE = {"$$": "$$", "\\[": "\\]", "\\(": "\\)", "$": "$"}
+
+
+def count_tex(text: str) -> int:
+    """Formulas MathJax 3 finds in one text run (its FindTeX: the end delimiter must be at brace depth 0)."""
+    found = 0
+    at = 0
+    while m := TEX_START.search(text, at):
+        at = m.end()
+        if m.group(0) == "\\$":
+            continue
+        close = re.escape(TEX_CLOSE[m.group(0)]) if m.group(1) is None else r"\\end\s*\{" + re.escape(m.group(1)) + r"\}"
+        braces = 0
+        for token in re.finditer(close + r"|\\.|[{}]", text[at:]):
+            t = token.group(0)
+            if re.fullmatch(close, t) and braces == 0:
+                found += 1
+                at += token.end()
+                break
+            if t == "{":
+                braces += 1
+            elif t == "}" and braces:
+                braces -= 1
+    return found
+
+
+def expected_formulas(html: str) -> int:
+    parser = MarkdownText()
+    parser.feed(html)
+    parser.close()
+    parser.cut()
+    return sum(count_tex(run) for run in parser.runs)
+
+
 def check_html(html: Path, budget_ms: int) -> bool:
+    """
+    Plots: every plot placeholder of the page holds a plotly plot. Maths: MathJax typeset as many
+    formulas as the markdown cells hold, with no TeX errors. Slides: reveal.js started.
+    """
     source = html.read_text(encoding="utf-8")
     expected = plot_divs(source)
+    formulas = expected_formulas(source)
+    slides = html.name.endswith(".slides.html")
     started = time.monotonic()
     dom = rendered_dom(html, budget_ms)
     # Plotly.newPlot adds class js-plotly-plot to the placeholder div and draws into svg.main-svg.
     plotted = [i for i, tag in plot_divs(dom).items() if re.search(r'\bclass="[^"]*\bjs-plotly-plot\b', tag)]
     svgs = dom.count('class="main-svg"')
     missing = [i for i in expected if i not in plotted]
-    ok = not missing and svgs >= len(expected)
-    say(f"{'ok  ' if ok else 'FAIL'} {html.name}: {len(plotted)}/{len(expected)} plots rendered, {svgs} svg.main-svg ({time.monotonic() - started:.1f} s)")
-    if missing:
-        for i in missing:
-            text = re.search(rf'<div\b[^>]*\bid="{re.escape(i)}"[^>]*>([^<]*)', dom)
-            say(f"     not rendered: #{i}: {text.group(1).strip() if text else 'placeholder missing from the page'}")
-    return ok
+    typeset = dom.count("<mjx-container")
+    tex_errors = dom.count("<mjx-merror")
+    reveal_ready = re.search(r'<div\b[^>]*\bclass="reveal\b[^"]*\bready\b', dom) is not None
+    problems = []
+    if missing or svgs < len(expected):
+        problems.append("plots")
+    if typeset != formulas or tex_errors:
+        problems.append("maths")
+    if slides and not reveal_ready:
+        problems.append("reveal.js did not start")
+    parts = [f"{len(plotted)}/{len(expected)} plots rendered, {svgs} svg.main-svg", f"{typeset}/{formulas} formulas typeset"]
+    if tex_errors:
+        parts.append(f"{tex_errors} TeX errors")
+    if slides:
+        parts.append("reveal.js " + ("ready" if reveal_ready else "NOT started"))
+    say(f"{'FAIL' if problems else 'ok  '} {html.name}: {', '.join(parts)} ({time.monotonic() - started:.1f} s)")
+    for i in missing:
+        text = re.search(rf'<div\b[^>]*\bid="{re.escape(i)}"[^>]*>([^<]*)', dom)
+        say(f"     not rendered: #{i}: {text.group(1).strip() if text else 'placeholder missing from the page'}")
+    for m in re.finditer(r'<mjx-merror\b[^>]*data-mjx-error="([^"]*)"', dom):
+        say(f"     TeX error: {m.group(1)}")
+    return not problems
 
 
 def cmd_check_render(args) -> int:
-    files = [Path(f) for f in args.html] or sorted(p for p in args.dir.glob("*.html") if not p.name.endswith(".slides.html"))
+    files = [Path(f) for f in args.html] or sorted(args.dir.glob("*.html"))
     if not files:
         say(f"no exported HTML in {args.dir}: run `npm run export` first")
         return 1
@@ -328,8 +493,8 @@ def cmd_test(args) -> int:
     steps = [
         ("conformance", lambda: cmd_conformance(args)),
         ("run", lambda: cmd_run(args)),
-        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html", reveal_prefix=None, require_js=None))),
-        ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + ".html") for n in args.notebooks], dir=EXPORTED, budget_ms=args.budget_ms))),
+        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None))),
+        ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + suffix) for n in args.notebooks for suffix in (".html", ".slides.html")], dir=EXPORTED, budget_ms=args.budget_ms))),
     ]
     results = {}
     for name, step in steps:
@@ -364,12 +529,13 @@ def main() -> int:
     p.add_argument("--executed", type=Path, default=EXECUTED)
     p.add_argument("--out", type=Path, default=EXPORTED)
     p.add_argument("--formats", default="html,slides", help="comma list of html, slides (default both)")
-    p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default node_modules/reveal.js if present)")
-    p.add_argument("--require-js", help="require.js file or URL (default node_modules/requirejs/require.js if present)")
+    p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default: a copy of node_modules/reveal.js in OUT/vendor/)")
+    p.add_argument("--require-js", help="require.js file or URL (default: a copy of node_modules/requirejs in OUT/vendor/)")
+    p.add_argument("--mathjax", help="MathJax 3 combined component, file or URL (default: a copy of node_modules/mathjax in OUT/vendor/)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("check-render", help="check plots in exported HTML with headless Chromium")
-    p.add_argument("html", nargs="*", help="HTML files (default: every NAME.html in --dir)")
+    p = sub.add_parser("check-render", help="check plots, maths and slides of exported pages in headless Chromium")
+    p.add_argument("html", nargs="*", help="HTML files (default: every *.html in --dir, slides included)")
     p.add_argument("--dir", type=Path, default=EXPORTED)
     p.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual time budget (default 20000)")
     p.set_defaults(func=cmd_check_render)
@@ -378,7 +544,7 @@ def main() -> int:
     p.add_argument("--conformance-timeout", type=int, default=300)
     p.set_defaults(func=cmd_conformance)
 
-    p = sub.add_parser("test", help="conformance + run + HTML export + check-render")
+    p = sub.add_parser("test", help="conformance + run + export + check-render")
     add_run_options(p)
     p.add_argument("--budget-ms", type=int, default=20000)
     p.add_argument("--conformance-timeout", type=int, default=300)

@@ -9,6 +9,8 @@ export interface NewPlotCall {
   data: unknown;
   layout: unknown;
   config: unknown;
+  /** The frames handed to Plotly.addFrames after newPlot, or null when it was not called. */
+  frames: unknown;
 }
 
 /** The id of the placeholder div and the single inline script of `html`. */
@@ -30,13 +32,19 @@ export async function runFigureScript(html: string, withBundle = true): Promise<
   let call: NewPlotCall | null = null;
   const fakePlotly = {
     newPlot(target: typeof div, data: unknown, layout: unknown, config: unknown) {
-      call = JSON.parse(JSON.stringify({ div: target, data, layout, config }));
+      call = JSON.parse(JSON.stringify({ div: target, data, layout, config, frames: null }));
+      return Promise.resolve(target);
+    },
+    addFrames(target: typeof div, frames: unknown) {
+      if (!call || call.div.id !== target.id) throw new Error('addFrames before newPlot on this div');
+      call.frames = JSON.parse(JSON.stringify(frames));
       return Promise.resolve(target);
     },
   };
   const window: Record<string, unknown> = withBundle ? { alignmixPlotly: Promise.resolve(fakePlotly) } : {};
   const document = { getElementById: (wanted: string) => (wanted === id ? div : null) };
   vm.runInNewContext(script, { window, document });
-  await new Promise((resolve) => setImmediate(resolve));
+  // Let the promise chain (bundle promise, newPlot, addFrames) settle.
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
   return { call, text: div.textContent };
 }

@@ -73,6 +73,20 @@ describe('display: plotly figures', () => {
     assert.match(html, /height:300px/);
   });
 
+  it('animation frames go to Plotly.addFrames after newPlot; no frames, no call', async () => {
+    const frames = [
+      { name: 'λ = 0', data: [{ x: [0, 1], y: [1, 0] }] },
+      { name: 'λ = 1', data: [{ x: [1, 2], y: [0, 1] }], layout: { title: { text: NASTY } } },
+    ];
+    const animated = await runFigureScript(figureHtml({ data: [{ x: [0, 1], y: [1, 0] }], frames }));
+    assert.ok(animated.call);
+    assert.deepEqual(animated.call.frames, frames);
+    const still = await runFigureScript(figureHtml({ data: [{ y: [1] }] }));
+    assert.ok(still.call);
+    assert.equal(still.call.frames, null, 'addFrames is not called for a figure without frames');
+    assert.throws(() => figureHtml({ data: [], frames: {} as never }), /figureHtml: figure\.frames must be an array of frames, got object/);
+  });
+
   it('user text cannot close the script element or open a comment in it', () => {
     const html = figureHtml({ data: [{ name: NASTY }], layout: { title: NASTY } });
     assert.equal(count(html.toLowerCase(), '</script'), 1, 'only the closing tag of the figure script');
