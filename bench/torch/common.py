@@ -53,6 +53,17 @@ def configure_threads(torch, requested):
     return torch.get_num_threads()
 
 
+def start_torch(args):
+    """(torch, threads) with threads configured and the seed set, or (None, 0) after printing the
+    'not available' report."""
+    torch = import_torch()
+    if torch is None:
+        return None, 0
+    threads = configure_threads(torch, args.threads)
+    torch.manual_seed(args.seed)
+    return torch, threads
+
+
 def time_runs(fn, warmup, reps):
     """Median wall time in ms of `reps` calls of fn after `warmup` calls (CPU ops are synchronous)."""
     for _ in range(warmup):

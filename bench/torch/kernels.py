@@ -20,7 +20,7 @@ PyTorch counterparts (NCHW, PyTorch's default layout):
 import json
 import os
 
-from common import base_parser, configure_threads, import_torch, report, time_runs
+from common import base_parser, start_torch, report, time_runs
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "micro_spec.json")
 
@@ -108,11 +108,9 @@ def main():
     p.add_argument("--groups", default="conv,bn,fused")
     p.set_defaults(warmup=1, reps=3)  # the same as bench/kernels.ts
     args = p.parse_args()
-    torch = import_torch()
+    torch, threads = start_torch(args)
     if torch is None:
         return
-    threads = configure_threads(torch, args.threads)
-    torch.manual_seed(args.seed)
     with open(SPEC) as f:
         spec = json.load(f)
     groups = args.groups.split(",")

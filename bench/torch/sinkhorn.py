@@ -13,7 +13,7 @@ Features are N(0, 1) / sqrt(d), d = 512.
 
   /usr/bin/python3 bench/torch/sinkhorn.py [--threads 2] [--batch 128] [--points 16] [--iters 100]
 """
-from common import base_parser, configure_threads, import_torch, report, time_runs
+from common import base_parser, start_torch, report, time_runs
 
 
 def main():
@@ -24,12 +24,10 @@ def main():
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--eps", type=float, default=0.1)
     args = p.parse_args()
-    torch = import_torch()
+    torch, threads = start_torch(args)
     if torch is None:
         return
     from reference import sinkhorn_log_authors, squared_distances_authors
-    threads = configure_threads(torch, args.threads)
-    torch.manual_seed(args.seed)
     b, n, d, iters, eps = args.batch, args.points, args.dim, args.iters, args.eps
     x = torch.randn(b, n, d) / d ** 0.5
     y = torch.randn(b, n, d) / d ** 0.5

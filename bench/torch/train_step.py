@@ -16,7 +16,7 @@ import random
 import statistics
 import time
 
-from common import base_parser, configure_threads, import_torch, report
+from common import base_parser, start_torch, report
 
 MODES = ("plain", "input-mixup", "alignmix")
 
@@ -60,12 +60,10 @@ def main():
     p.add_argument("--sinkhorn-thresh", type=float, default=None,
                    help="the authors' early stop (0.1); default: always run --sinkhorn-iters")
     args = p.parse_args()
-    torch = import_torch()
+    torch, threads = start_torch(args)
     if torch is None:
         return
     from reference import PreActResNet18
-    threads = configure_threads(torch, args.threads)
-    torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     figures = {}
     params = None

@@ -11,3 +11,8 @@ export function installKernel(config: tf.KernelConfig): void {
   if (current) tf.unregisterKernel(config.kernelName, config.backendName);
   tf.registerKernel(config);
 }
+
+/** A kernel config for the wasm backend (the kernel functions take wasm's own argument types). */
+export function wasmKernel(kernelName: string, kernelFunc: unknown): tf.KernelConfig {
+  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc };
+}

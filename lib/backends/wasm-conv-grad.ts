@@ -29,6 +29,7 @@
  * Both kernels return a new tensor owned by the engine; intermediates are freed inside.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernel } from './install-kernel';
 import { heapView, WasmBackend, withKernelCalls, WasmKernelCalls } from './wasm-kernel-calls';
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -179,14 +180,6 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Was
   });
 }
 
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropFilter,
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropFilterConfig = wasmKernel(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
 
-export const conv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: tf.Conv2DBackpropInput,
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropInputConfig = wasmKernel(tf.Conv2DBackpropInput, conv2DBackpropInput);

@@ -12,6 +12,7 @@
  * Each returns a new tensor owned by the engine.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernel } from './install-kernel';
 import { maxPoolGradInto, resizeNearestGradInto, unsortedSegmentSumInto } from './scatter-grads';
 import { heapView, WasmBackend, withKernelCalls } from './wasm-kernel-calls';
 
@@ -54,20 +55,8 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   });
 }
 
-export const maxPoolGradConfig: tf.KernelConfig = {
-  kernelName: tf.MaxPoolGrad,
-  backendName: 'wasm',
-  kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
-};
+export const maxPoolGradConfig = wasmKernel(tf.MaxPoolGrad, maxPoolGrad);
 
-export const resizeNearestNeighborGradConfig: tf.KernelConfig = {
-  kernelName: tf.ResizeNearestNeighborGrad,
-  backendName: 'wasm',
-  kernelFunc: resizeNearestNeighborGrad as unknown as tf.KernelFunc,
-};
+export const resizeNearestNeighborGradConfig = wasmKernel(tf.ResizeNearestNeighborGrad, resizeNearestNeighborGrad);
 
-export const unsortedSegmentSumConfig: tf.KernelConfig = {
-  kernelName: tf.UnsortedSegmentSum,
-  backendName: 'wasm',
-  kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
-};
+export const unsortedSegmentSumConfig = wasmKernel(tf.UnsortedSegmentSum, unsortedSegmentSum);
