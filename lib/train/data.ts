@@ -6,7 +6,7 @@ import * as path from 'path';
 import {
   Dataset, DatasetSplits, loadCifar10, loadCifar100, loadFashionMnist, loadImageNetFolder, loadTinyImageNet,
   makeSyntheticDataset, stratifiedSplit, subsetDataset,
-} from '../data';
+} from '../data/index';
 import { DataConfig } from './config';
 
 export interface TrainData {

@@ -15,7 +15,7 @@
  * A' is E(x') = E(x)[pi]: one encoder pass serves both sides of the pair, as in the authors' code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix';
+import { mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
 import { AlignOptions } from '../mix/align';
 import { SinkhornDiagnostics } from '../ot/diagnostics';
 import { AlignMixModel } from '../models/model';
