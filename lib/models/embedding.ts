@@ -5,8 +5,18 @@
  *           code, where g is then the only layer after E).
  *   'fc'    z = mean_hw(A) W + b in R^d (d defaults to c): the paper's "fully-connected layer as
  *           stage 2 encoder e", applied to the pooled features. No activation, as written.
+ *   'flat'  z = vec(A) W + b in R^d (d defaults to c): the same layer on the flattened tensor, so
+ *           z depends on WHERE each feature vector sits, not only on their mean.
  *   'conv'  Z = conv2x2_stride2(A) with 128 channels: the 128 x 2 x 2 latent tensor of Table 5
  *           ({x, Z}); the classifier then acts on the flattened Z.
+ *
+ * Why 'flat' exists. 'gap' and 'fc' pool first, and pooling is linear, so for the aligned tensor
+ * A~ = A' R^T:  mean_i A~_i = (1/r) sum_j (sum_i R_ij) a'_j. When the columns of R sum to 1 (the
+ * authors' solver makes them exact; ours within the marginal tolerance) that is mean(A'), and
+ * e(mix(A, A~)) = mix(e(A), e(A')): aligned feature mixup feeds the classifier exactly what
+ * latent mixup would, whatever the plan (test/mix/align.test.ts checks the bound). Only a
+ * spatial e ('flat', or 'conv' for a tensor Z) lets the alignment itself reach z, the
+ * classifier and the decoder (notebooks/11-alignment-on-images.ipynb).
  *
  * Gaussian (VAE) heads replace the single projection by two of the same form, mu and logVar, and
  * return (mu, sigma = exp(logVar / 2)): vectors (mu, sigma) for 'fc', tensors (M, Sigma) for
@@ -21,14 +31,14 @@ import { globalAvgPool } from '../nn/pool';
 import { assertInt, assertShape } from '../validate';
 import { ActivationShape } from './encoder';
 
-export const EMBEDDINGS = ['gap', 'fc', 'conv'] as const;
+export const EMBEDDINGS = ['gap', 'fc', 'flat', 'conv'] as const;
 export type EmbeddingKind = (typeof EMBEDDINGS)[number];
 
 export interface EmbeddingOptions {
   kind: EmbeddingKind;
   /** Shape of A per example. */
   featureShape: ActivationShape;
-  /** 'fc' only: dimension d of z (default: the channels c of A). */
+  /** 'fc' and 'flat' only: dimension d of z (default: the channels c of A). */
   latentDim?: number;
   /** 'conv' only: channels of Z (default 128). */
   latentChannels?: number;
@@ -54,9 +64,9 @@ export class Embedding extends Module {
     this.kind = kind;
     this.gaussian = gaussian;
     this.featureShape = featureShape;
-    if (gaussian && kind === 'gap') throw new Error(`Embedding: a Gaussian (VAE) head needs embedding 'fc' or 'conv', not 'gap'`);
+    if (gaussian && kind === 'gap') throw new Error(`Embedding: a Gaussian (VAE) head needs embedding 'fc', 'flat' or 'conv', not 'gap'`);
     const make = (): Linear | Conv2d => {
-      if (kind === 'fc') return new Linear({ inFeatures: c, outFeatures: options.latentDim ?? c }, rng);
+      if (kind === 'fc' || kind === 'flat') return new Linear({ inFeatures: kind === 'fc' ? c : h * w * c, outFeatures: options.latentDim ?? c }, rng);
       if (h < 2 || w < 2) throw new Error(`Embedding: 'conv' needs A of at least 2x2, got ${h}x${w}`);
       return new Conv2d({ inChannels: c, outChannels: options.latentChannels ?? 128, kernelSize: 2, stride: 2 }, rng);
     };
@@ -65,7 +75,7 @@ export class Embedding extends Module {
     this.proj = kind === 'gap' ? null : this.registerModule('proj', make());
     this.logVar = gaussian ? this.registerModule('logVar', make()) : null;
     this.latentShape = kind === 'gap' ? [c]
-      : kind === 'fc' ? [options.latentDim ?? c]
+      : kind === 'fc' || kind === 'flat' ? [options.latentDim ?? c]
         : [Math.floor(h / 2), Math.floor(w / 2), options.latentChannels ?? 128];
   }
 
@@ -83,6 +93,7 @@ export class Embedding extends Module {
   }
 
   private apply(head: Linear | Conv2d, a: tf.Tensor4D): tf.Tensor {
-    return head instanceof Linear ? head.forward(globalAvgPool(a)) : head.forward(a);
+    if (!(head instanceof Linear)) return head.forward(a);
+    return head.forward(this.kind === 'flat' ? tf.reshape(a, [a.shape[0], -1]) as tf.Tensor2D : globalAvgPool(a));
   }
 }

@@ -33,13 +33,13 @@ export interface ModelOptions {
   inputShape: ActivationShape;
   /** Second-stage encoder e (default 'gap'). */
   embedding?: EmbeddingKind;
-  /** 'fc' only: dimension of z (default: channels of A). */
+  /** 'fc' and 'flat' only: dimension of z (default: channels of A). */
   latentDim?: number;
   /** 'conv' only: channels of the latent tensor Z (default 128). */
   latentChannels?: number;
   /** Add the residual-generator decoder D (default false). */
   decoder?: boolean;
-  /** Gaussian latent (mu, sigma) for the VAE variant; needs embedding 'fc' or 'conv' (default false). */
+  /** Gaussian latent (mu, sigma) for the VAE variant; needs embedding 'fc', 'flat' or 'conv' (default false). */
   vae?: boolean;
   /** Spatial resolution of A (default 'default'); see ./options. */
   alignResolution?: AlignResolution;
@@ -73,14 +73,14 @@ export function createModel(options: ModelOptions, rng: Rng): AlignMixModel {
   options.inputShape.forEach((d, i) => assertInt(where, `inputShape[${i}]`, d, 1));
   const embedding = assertOneOf(where, 'embedding', options.embedding ?? 'gap', EMBEDDINGS);
   const alignResolution = assertOneOf(where, 'alignResolution', options.alignResolution ?? 'default', ALIGN_RESOLUTIONS);
-  if (options.latentDim !== undefined && embedding !== 'fc') throw new Error(`${where}: latentDim applies to embedding 'fc' only, got embedding '${embedding}'`);
+  if (options.latentDim !== undefined && embedding !== 'fc' && embedding !== 'flat') throw new Error(`${where}: latentDim applies to embedding 'fc' or 'flat' only, got embedding '${embedding}'`);
   if (options.latentChannels !== undefined && embedding !== 'conv') throw new Error(`${where}: latentChannels applies to embedding 'conv' only, got embedding '${embedding}'`);
   if (options.smallCnnWidths !== undefined && arch !== 'small-cnn') throw new Error(`${where}: smallCnnWidths applies to arch 'small-cnn' only, got arch '${arch}'`);
   for (const key of ['decoder', 'vae'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new Error(`${where}: ${key} must be a boolean, got ${JSON.stringify(options[key])}`);
   }
   const vae = options.vae ?? false;
-  if (vae && embedding === 'gap') throw new Error(`${where}: vae needs embedding 'fc' (mu, sigma vectors) or 'conv' (M, Sigma tensors), got 'gap'`);
+  if (vae && embedding === 'gap') throw new Error(`${where}: vae needs embedding 'fc' or 'flat' (mu, sigma vectors) or 'conv' (M, Sigma tensors), got 'gap'`);
 
   const inputShape: ActivationShape = [options.inputShape[0], options.inputShape[1], options.inputShape[2]];
   const channels = inputShape[2];

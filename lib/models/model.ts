@@ -145,11 +145,11 @@ export class AlignMixModel extends Module implements CamClassifier {
    * Class activation map inputs (eval mode): logits = mean_hw(features) @ weights + bias.
    * 'gap': weights/bias are g's. 'fc' (also a VAE's mu head): e and g are both linear after the
    * pooling, so weights = W_e W_g and bias = b_e W_g + b_g reproduce the logits exactly.
-   * 'conv' latents are not a pooled linear map of A: throws. All returned tensors are new.
+   * 'flat' and 'conv' latents are not a pooled linear map of A: throws. All returned tensors are new.
    */
   camInputs(x: tf.Tensor4D): { features: tf.Tensor4D; weights: tf.Tensor2D; bias?: tf.Tensor1D } {
     const proj = this.embedding.proj;
-    if (proj && !(proj instanceof Linear)) {
+    if (proj && (!(proj instanceof Linear) || this.embedding.kind === 'flat')) {
       throw new Error(`AlignMixModel.camInputs: needs embedding 'gap' or 'fc', this model's is '${this.embedding.kind}'`);
     }
     return tf.tidy(() => {

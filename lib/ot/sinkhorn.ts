@@ -18,8 +18,9 @@
  *
  * Both balanced solvers first subtract each problem's minimum cost (the plan is invariant to a
  * constant shift of C), so exp(-C/eps) has its largest entry at 1 and underflows only when the
- * cost's SPREAD exceeds ~87 eps. Past that 'exp' produces NaN (reported, with a warning); 'log'
- * stays finite.
+ * cost's SPREAD exceeds ~87 eps. Past that 'exp' warns (EXP_UNDERFLOW_RANGE in ./diagnostics.ts:
+ * its plan can meet the marginals and still be wrong), and further on it produces NaN (reported,
+ * with a warning); 'log' stays finite and right.
  *
  * Iterations. One iteration updates the non-exact side, then the exact side: with
  * exactMarginal 'cols' (the usual u-then-v order) the column sums are exact after every

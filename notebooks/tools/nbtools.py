@@ -77,11 +77,11 @@ def notebook_paths(names: list[str]) -> list[Path]:
         return sorted(NOTEBOOKS.glob("*.ipynb"))
     paths = []
     for name in names:
-        p = Path(name)
-        if not p.exists():
-            p = NOTEBOOKS / name
-        if not p.exists():
-            raise SystemExit(f"[nbtools] no notebook {name!r} (looked in . and {NOTEBOOKS})")
+        # A path, or a name in notebooks/ with or without its .ipynb suffix.
+        candidates = [Path(name), NOTEBOOKS / name, NOTEBOOKS / f"{name}.ipynb"]
+        p = next((c for c in candidates if c.is_file()), None)
+        if p is None:
+            raise SystemExit(f"[nbtools] no notebook {name!r} (looked in . and {NOTEBOOKS}, also with .ipynb)")
         paths.append(p.resolve())
     return paths
 

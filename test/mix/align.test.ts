@@ -200,6 +200,43 @@ describe('mix/align: alignFeatures and mixAlignedFeatures', () => {
     tf.dispose([at, bt, fwd.aligned, fwd.plan, bwd.aligned, bwd.plan]);
   });
 
+  it('pooled over positions, aligned mixing is latent mixup up to the plan\'s marginal error', () => {
+    // mean_i A~_i = (1/r) sum_j (column sum j of R) a'_j, and likewise for A~' with the row sums:
+    // |mean(mix) - mix(mean A, mean A')| <= (1 - lambda) colError max|a'|  (aToB)
+    //                                    <= lambda rowError max|a|          (bToA), per channel.
+    const at = tf.tensor4d(features(21, 3, 4, 4, 64));
+    const bt = tf.tensor4d(features(22, 3, 4, 4, 64));
+    const lambda = 0.3;
+    const mean = (t: tf.Tensor) => tf.tidy(() => Array.from(tf.mean(t, [1, 2]).dataSync()));
+    const latentMix = mean(tf.tidy(() => tf.add(tf.mul(at, lambda), tf.mul(bt, 1 - lambda))));
+    const maxA = Math.max(...Array.from(at.dataSync(), Math.abs));
+    const maxB = Math.max(...Array.from(bt.dataSync(), Math.abs));
+    const solvers: [string, AlignOptions['sinkhorn']][] = [
+      ['default (log, relative eps)', { warn: false }],
+      ['reference (the authors\' code)', { solver: 'reference', warn: false }],
+      ['one normalisation (i = 0)', { maxIter: 0, warn: false }],
+    ];
+    for (const [name, sinkhorn] of solvers) {
+      for (const direction of ['aToB', 'bToA'] as const) {
+        const r = mixAlignedFeatures(at, bt, lambda, { direction, sinkhorn });
+        const gap = maxAbsDiff(mean(r.mixed), latentMix);
+        const d = r.diagnostics;
+        const bound = direction === 'aToB' ? (1 - lambda) * d.colError * maxB : lambda * d.rowError * maxA;
+        assert.ok(gap <= bound * 1.01 + 1e-5, `${name} ${direction}: gap ${gap} > bound ${bound}`);
+        // The plan is no identity: the aligned tensor itself moves vectors between positions.
+        const unaligned = tf.tidy(() => tf.add(tf.mul(at, lambda), tf.mul(bt, 1 - lambda)));
+        assert.ok(maxAbsDiff(Array.from(r.mixed.dataSync()), Array.from(unaligned.dataSync())) > 0.1, `${name} ${direction}: alignment moved nothing`);
+        if (name.startsWith('reference') && direction === 'aToB') {
+          // The authors' v-last update makes the columns exact: pooled A~ mixing IS latent mixup.
+          assert.ok(d.colError < 1e-5 && gap < 1e-5, `reference aToB: colError ${d.colError}, gap ${gap}`);
+          assert.ok(d.rowError > 1e-2, `reference: rows not met (rowError ${d.rowError}), so bToA is where it differs`);
+        }
+        tf.dispose([r.mixed, r.plan, unaligned]);
+      }
+    }
+    tf.dispose([at, bt]);
+  });
+
   it('rejects bad input with clear errors', () => {
     const a = tf.zeros([2, 4, 4, 8]) as tf.Tensor4D;
     const otherC = tf.zeros([2, 4, 4, 6]) as tf.Tensor4D;

@@ -140,11 +140,28 @@ describe('models: behaviour', () => {
       tf.dispose([x, features, weights, fromCam, logits, ...(bias ? [bias] : [])]);
       model.dispose();
     }
-    const conv = createModel({ ...FASHION, embedding: 'conv' }, new Rng(7));
     const x = pixels(1, [28, 28, 1], 6);
-    assert.throws(() => conv.camInputs(x), /camInputs: needs embedding 'gap' or 'fc'/);
+    for (const embedding of ['conv', 'flat'] as const) {
+      const spatial = createModel({ ...FASHION, embedding }, new Rng(7));
+      assert.throws(() => spatial.camInputs(x), new RegExp(`camInputs: needs embedding 'gap' or 'fc', this model's is '${embedding}'`));
+      spatial.dispose();
+    }
     x.dispose();
-    conv.dispose();
+  });
+
+  it("'gap' and 'fc' embeddings ignore where feature vectors sit; 'flat' does not", () => {
+    // Reversing the 16 positions of A keeps its mean: a pooled e cannot tell, a flattening one can.
+    const a = tf.tidy(() => tf.relu(tf.randomNormal([2, 4, 4, 64], 0, 1, 'float32', 8)) as tf.Tensor4D);
+    const moved = tf.tidy(() => tf.reshape(tf.reverse(tf.reshape(a, [2, 16, 64]), 1), [2, 4, 4, 64]) as tf.Tensor4D);
+    for (const [embedding, invariant] of [['gap', true], ['fc', true], ['flat', false]] as const) {
+      const model = createModel({ ...FASHION, embedding }, new Rng(9));
+      const [z, zMoved] = [model.embed(a), model.embed(moved)];
+      const d = maxDiff(z, zMoved);
+      assert.ok(invariant ? d < 1e-5 : d > 1e-2, `${embedding}: max |e(A) - e(moved A)| = ${d}`);
+      tf.dispose([z, zMoved]);
+      model.dispose();
+    }
+    tf.dispose([a, moved]);
   });
 
   it('predictLogits is eval mode (running stats untouched) and differentiable w.r.t. the pixels', () => {
@@ -202,7 +219,7 @@ describe('models: behaviour', () => {
       [{ ...FASHION, arch: 'resnet18' }, /createModel: unknown arch 'resnet18'; expected one of preact-resnet18, wrn16-8, resnet50, small-cnn/],
       [{ ...FASHION, embeding: 'fc' }, /createModel: unknown option 'embeding'/],
       [{ ...FASHION, vae: true }, /vae needs embedding 'fc' .* or 'conv' .*, got 'gap'/],
-      [{ ...FASHION, latentDim: 8 }, /latentDim applies to embedding 'fc' only/],
+      [{ ...FASHION, latentDim: 8 }, /latentDim applies to embedding 'fc' or 'flat' only/],
       [{ ...FASHION, alignResolution: '8x8' }, /unknown alignResolution '8x8'/],
       [{ ...FASHION, inputShape: [28, 28] }, /inputShape must be \[height, width, channels\]/],
       [{ ...FASHION, numClasses: 0 }, /numClasses must be an integer in 1\.\.inf, got 0/],

@@ -57,6 +57,7 @@ describe('models: shapes', () => {
     const cases = [
       { embedding: 'gap', vae: false, z: [2, 512] },
       { embedding: 'fc', vae: false, z: [2, 512] },
+      { embedding: 'flat', vae: false, z: [2, 512] },
       { embedding: 'conv', vae: false, z: [2, 2, 2, 128] },
       { embedding: 'fc', vae: true, z: [2, 512] },
       { embedding: 'conv', vae: true, z: [2, 2, 2, 128] },

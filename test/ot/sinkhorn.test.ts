@@ -150,6 +150,25 @@ describe('ot/sinkhorn', () => {
     tf.dispose([tensor, exp.plan, log.plan]);
   });
 
+  it('exp warns when its kernel underflows although the marginals are met; log agrees with the float64 solve', () => {
+    // Relative eps 0.04 on unit-scale 512-d features: (max C - min C)/eps is ~150, past exp's range.
+    const { C, tensor } = randomCosts(31, 4, 16, 16, 512);
+    const warnings: string[] = [];
+    const opts: BalancedSinkhornOptions = { eps: 0.04, maxIter: 1000, tol: 1e-2, warn: (m) => warnings.push(m) };
+    const exp = sinkhorn(tensor, { ...opts, solver: 'exp' });
+    assert.ok(exp.diagnostics.scaledCostRange > 87, `range ${exp.diagnostics.scaledCostRange}`);
+    assert.ok(exp.diagnostics.converged, 'the marginals are met: only the underflow check can flag this plan');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /sinkhorn\(exp\): \(max C - min C\)\/eps reaches [0-9.]+ > 87.*underflow.*use the log solver/);
+    const log = sinkhorn(tensor, { ...opts, solver: 'log', tol: 1e-3 });
+    assert.equal(warnings.length, 1, `the log solver does not warn: ${warnings.slice(1)}`);
+    const eps = log.diagnostics.eps;
+    const ref = C.map((Ck, k) => sinkhornLog64(Ck, eps[k], 2000));
+    assert.ok(maxAbsDiff(flat(log.plan.arraySync()), flat(ref)) * 16 < 1e-2, 'log matches the float64 solve (in units of R)');
+    assert.ok(maxAbsDiff(flat(exp.plan.arraySync()), flat(ref)) * 16 > 0.05, 'the underflowed exp plan is measurably wrong');
+    tf.dispose([tensor, exp.plan, log.plan]);
+  });
+
   it('warns once per call, with the figures, only when not converged; console.warn by default', () => {
     const calls: [string, SinkhornDiagnostics][] = [];
     const warn = (m: string, d: SinkhornDiagnostics) => { calls.push([m, d]); };
