@@ -12,8 +12,10 @@
  *   'log'  with S = -C/eps and log-scalings f = log u, g = log v:
  *          f <- log(1/r)  - logsumexp_j (S_ij + g_j)
  *          g <- log(1/r') - logsumexp_i (S_ij + f_i),    P = exp(S + f + g)
- *          the same iteration, stable for any C/eps: nothing is exponentiated before the max of
- *          its row/column is subtracted.
+ *          the same iteration, stable for any C/eps. It runs as 'exp' steps on the near-plan
+ *          K~ = exp(S + f + g), absorbed into f, g every 10 iterations, with the log-domain
+ *          half-steps above as the fallback (see logScalings): the iterates of the log-domain
+ *          formulation at about the cost of the kernel-domain one.
  *   'reference'  the authors' code, see ./reference.ts.
  *
  * Both balanced solvers first subtract each problem's minimum cost (the plan is invariant to a
@@ -150,9 +152,11 @@ export function resolveSinkhornOptions(where: string, options: SinkhornOptions =
 }
 
 /** Row/column scaling state of one solver kind. Methods replace and dispose their tensors. */
-interface Scalings {
-  updateRows(): void;
-  updateCols(): void;
+export interface Scalings {
+  /** One full iteration: the non-exact side, then the exact side. */
+  iterate(): void;
+  /** The single normalisation of the kernel on the exact side (maxIter = 0). */
+  normalizeExact(): void;
   plan(): tf.Tensor3D;
   dispose(): void;
 }
@@ -170,31 +174,125 @@ function logSumExpKeep(x: tf.Tensor, axis: number): tf.Tensor {
   return tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), axis, true)));
 }
 
-/** Log-domain scalings on S = -C/eps: f [B, r, 1], g [B, 1, r']. */
-function logScalings(scaled: tf.Tensor3D): Scalings {
+/** Iterations of kernel-domain scaling between two absorptions into the log potentials. */
+const ABSORB_EVERY = 10;
+/**
+ * Largest max|log u| + max|log v| at which a window's kernel-domain result is kept. Entries of
+ * K~ = exp(S + f + g) below float32's range (e^-87) flushed to 0; scaled by at most e^40 they
+ * stay below e^-47 ~ 4e-21 of the plan, far under any marginal tolerance.
+ */
+const SAFE_LOG_SCALING = 40;
+
+/**
+ * The 'log' solver: log potentials f [B, r, 1], g [B, 1, r'] on S = -C/eps, advanced by
+ * kernel-domain scaling between absorptions (the "stabilised" Sinkhorn of Schmitzer 2019):
+ * every ABSORB_EVERY iterations K~ = exp(S + f + g) is formed, u and v scale it with 3 kernels
+ * per half-step (the log-domain half-step takes 8), and then log u, log v are absorbed into f, g.
+ * K~ is a near-plan, so u and v stay close to 1; a window whose scalings left the safe range
+ * (non-finite, or past SAFE_LOG_SCALING: a huge cost range at the start, a tiny eps) is redone
+ * from its f, g with log-domain half-steps f <- log(1/r) - logsumexp_j(S_ij + g_j) and
+ * g <- log(1/r') - logsumexp_i(S_ij + f_i), which are exact for any C/eps. Absorption points do
+ * not depend on checkEvery, so neither do the iterates. The first iteration is a log-domain one,
+ * so that the first window starts from a near-plan. After it, one half-step changes log u or
+ * log v by at most log(r r') (a row of the near-plan K~ sums to at least 1/(r r')), so for
+ * r = 16 windows are redone only when convergence is far from smooth; `safeLogScaling` (a
+ * test hook, default SAFE_LOG_SCALING) sets the threshold.
+ */
+export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogScaling = SAFE_LOG_SCALING): Scalings {
   const [batch, r, rp] = scaled.shape;
   const logA = Math.log(1 / r);
   const logB = Math.log(1 / rp);
   let f: tf.Tensor = tf.zeros([batch, r, 1]);
   let g: tf.Tensor = tf.zeros([batch, 1, rp]);
+  const logRows = () => { f = replace(f, () => tf.sub(logA, logSumExpKeep(tf.add(scaled, g), 2))); };
+  const logCols = () => { g = replace(g, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1))); };
+  const logIterate = () => { if (exact === 'cols') { logRows(); logCols(); } else { logCols(); logRows(); } };
+
+  let window: { kernel: tf.Tensor3D; scalings: Scalings } | null = null;
+  let inWindow = 0;
+  /** True when the window's u, v are finite and within SAFE_LOG_SCALING (one read back). */
+  const windowSafe = (u: tf.Tensor, v: tf.Tensor): boolean => {
+    const size = tf.tidy(() => tf.add(tf.max(tf.abs(tf.log(u))), tf.max(tf.abs(tf.log(v)))));
+    const value = size.dataSync()[0];
+    size.dispose();
+    return value <= safeLogScaling; // false for NaN and Infinity
+  };
+  /** End the window: absorb u, v into f, g, or redo its iterations in the log domain. */
+  const settle = () => {
+    if (!window) return;
+    const { u, v } = (window.scalings as KernelScalings).state();
+    if (windowSafe(u, v)) {
+      f = replace(f, () => tf.add(f, tf.log(u)));
+      g = replace(g, () => tf.add(g, tf.log(v)));
+      window.scalings.dispose();
+      window.kernel.dispose();
+      window = null;
+    } else {
+      window.scalings.dispose();
+      window.kernel.dispose();
+      window = null;
+      for (let i = 0; i < inWindow; i++) logIterate();
+    }
+    inWindow = 0;
+  };
+  let done = 0;
   return {
-    updateRows: () => { f = replace(f, () => tf.sub(logA, logSumExpKeep(tf.add(scaled, g), 2))); },
-    updateCols: () => { g = replace(g, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1))); },
-    plan: () => tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D,
-    dispose: () => tf.dispose([f, g]),
+    iterate: () => {
+      done += 1;
+      // The first iteration in the log domain: from f = g = 0, K = exp(S) spans the whole cost
+      // range, and its scalings would leave the safe range whenever that exceeds ~40.
+      if (done === 1) {
+        logIterate();
+        return;
+      }
+      if (!window) {
+        const kernel = tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D;
+        window = { kernel, scalings: expScalings(kernel, exact) };
+      }
+      window.scalings.iterate();
+      inWindow += 1;
+      // Absorb at multiples of ABSORB_EVERY, where the default check interval reads the plan.
+      if (done % ABSORB_EVERY === 0) settle();
+    },
+    normalizeExact: () => { if (exact === 'cols') logCols(); else logRows(); },
+    plan: () => {
+      if (window) {
+        const { u, v } = (window.scalings as KernelScalings).state();
+        if (windowSafe(u, v)) return window.scalings.plan();
+        settle();
+      }
+      return tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D;
+    },
+    dispose: () => {
+      if (window) { window.scalings.dispose(); window.kernel.dispose(); }
+      tf.dispose([f, g]);
+    },
   };
 }
 
-/** Kernel-domain scalings on K = exp(-C/eps): u [B, r, 1], v [B, 1, r']; K v = sum_j K_ij v_j. */
-function expScalings(kernel: tf.Tensor3D): Scalings {
+interface KernelScalings extends Scalings {
+  state(): { u: tf.Tensor; v: tf.Tensor };
+}
+
+/**
+ * The 'exp' solver, and the windows of the 'log' one: u [B, r, 1], v [B, 1, r'] scaling
+ * K = exp(-C/eps) (or K~); K v = sum_j K_ij v_j as a broadcast product and a row sum.
+ */
+function expScalings(kernel: tf.Tensor3D, exact: ExactMarginal): KernelScalings {
   const [batch, r, rp] = kernel.shape;
   let u: tf.Tensor = tf.ones([batch, r, 1]);
   let v: tf.Tensor = tf.ones([batch, 1, rp]);
+  // The marginals as tensors made once: a number operand would upload a new scalar every half-step.
+  const a = tf.scalar(1 / r);
+  const b = tf.scalar(1 / rp);
+  const rows = () => { u = replace(u, () => tf.div(a, tf.sum(tf.mul(kernel, v), 2, true))); };
+  const cols = () => { v = replace(v, () => tf.div(b, tf.sum(tf.mul(kernel, u), 1, true))); };
   return {
-    updateRows: () => { u = replace(u, () => tf.div(1 / r, tf.sum(tf.mul(kernel, v), 2, true))); },
-    updateCols: () => { v = replace(v, () => tf.div(1 / rp, tf.sum(tf.mul(kernel, u), 1, true))); },
+    iterate: () => { if (exact === 'cols') { rows(); cols(); } else { cols(); rows(); } },
+    normalizeExact: () => { if (exact === 'cols') cols(); else rows(); },
     plan: () => tf.tidy(() => tf.mul(tf.mul(u, kernel), v)) as tf.Tensor3D,
-    dispose: () => tf.dispose([u, v]),
+    state: () => ({ u, v }),
+    dispose: () => tf.dispose([u, v, a, b]),
   };
 }
 
@@ -236,21 +334,17 @@ function checkPlan(plan: tf.Tensor3D): Check {
 function solveBalanced(cost: tf.Tensor3D, o: Required<BalancedSinkhornOptions>): SinkhornResult {
   const { scaled, info } = scaleCost(cost, o.eps, o.epsMode);
   const kernel = o.solver === 'exp' ? tf.exp(scaled) : null;
-  const scalings = kernel ? expScalings(kernel) : logScalings(scaled);
-  const [first, last] = o.exactMarginal === 'cols'
-    ? [scalings.updateRows, scalings.updateCols]
-    : [scalings.updateCols, scalings.updateRows];
+  const scalings = kernel ? expScalings(kernel, o.exactMarginal) : logScalings(scaled, o.exactMarginal);
 
   let iterations = 0;
   let stoppedBy: SinkhornDiagnostics['stoppedBy'] = 'maxIter';
   let check: Check | null = null;
   if (o.maxIter === 0) {
-    last();
+    scalings.normalizeExact();
     check = checkPlan(scalings.plan());
   }
   for (let k = 1; k <= o.maxIter; k++) {
-    first();
-    last();
+    scalings.iterate();
     iterations = k;
     if (k % o.checkEvery === 0 || k === o.maxIter) {
       check?.plan.dispose();

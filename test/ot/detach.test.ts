@@ -34,7 +34,9 @@ describe('ot/detach: the plan carries no gradient', () => {
     };
     const short = await backwardKernels(2);
     const long = await backwardKernels(60);
-    assert.ok(long.forward > short.forward + 58 * 8, `forward kernels ${short.forward} vs ${long.forward}`);
+    // The 58 extra iterations ran (at least 6 kernels each: two kernel-domain half-steps of 3)...
+    assert.ok(long.forward > short.forward + 58 * 6, `forward kernels ${short.forward} vs ${long.forward}`);
+    // ...and none of them is replayed backwards.
     assert.equal(long.backward, short.backward);
     assert.ok(short.backward < 10, `backward kernels ${short.backward}`);
     tf.dispose([cost, w]);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { SinkhornDiagnostics } from '../../lib/ot/diagnostics';
-import { BalancedSinkhornOptions, DEFAULT_SINKHORN, SinkhornOptions, sinkhorn } from '../../lib/ot/sinkhorn';
+import { BalancedSinkhornOptions, DEFAULT_SINKHORN, SinkhornOptions, logScalings, sinkhorn } from '../../lib/ot/sinkhorn';
 import { Rng } from '../../lib/random';
 import { Mat, bruteForceAssignment, cost64, flat, maxAbsDiff, randomFeatures, sinkhornLog64 } from './float64';
 
@@ -134,6 +134,44 @@ describe('ot/sinkhorn', () => {
       assert.ok(mass > 0.98, `problem ${k}: mass on the optimal assignment ${mass}`);
       P.forEach((row, i) => assert.equal(row.indexOf(Math.max(...row)), exact[k].perm[i]));
     });
+  });
+
+  it('log: kernel-domain windows give the textbook iterates, also where a window must be redone in the log domain', () => {
+    // eps 2: (max C - min C)/eps ~ 40, every window stays in the kernel domain. eps 0.05: ~1,600,
+    // so windows leave float32's safe range and are redone with log-domain half-steps.
+    // Bounds: float32 round-off of exponents up to the range, times plan entries up to 1/r.
+    for (const [eps, bound] of [[2, 2e-6], [0.05, 1e-5]]) {
+      for (const iterations of [1, 9, 10, 11, 35]) {
+        const want = costs.C.map((C) => sinkhornLog64(C, eps, iterations));
+        const { plan, d } = solve(costs.tensor, { eps, epsMode: 'absolute', maxIter: iterations, tol: 0, checkEvery: 7 });
+        assert.equal(d.iterations, iterations);
+        const err = maxAbsDiff(flat(plan), flat(want));
+        assert.ok(err < bound, `eps ${eps}, ${iterations} iterations: max |P - P64| = ${err} (range ${d.scaledCostRange})`);
+      }
+    }
+  });
+
+  it('log: a window redone in the log domain continues the same iterates', () => {
+    // safeLogScaling 0 rejects every kernel-domain window, so each is redone from its f, g with
+    // log-domain half-steps; the default keeps them. Both must give the textbook iterates.
+    const eps = 0.5;
+    const scaled = tf.tidy(() => tf.neg(tf.div(tf.sub(costs.tensor, tf.min(costs.tensor, [1, 2], true)), eps)) as tf.Tensor3D);
+    const shifted = costs.C.map((C) => { const lo = Math.min(...C.flat()); return C.map((row) => row.map((x) => x - lo)); });
+    for (const iterations of [1, 10, 23]) {
+      const want = shifted.map((C) => sinkhornLog64(C, eps, iterations));
+      for (const safe of [0, undefined]) {
+        const before = tf.memory().numTensors;
+        const s = logScalings(scaled, 'cols', safe);
+        for (let k = 0; k < iterations; k++) s.iterate();
+        const plan = s.plan();
+        s.dispose();
+        const err = maxAbsDiff(flat(plan.arraySync()), flat(want));
+        plan.dispose();
+        assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
+        assert.ok(err < 2e-6, `safeLogScaling ${safe}, ${iterations} iterations: ${err}`);
+      }
+    }
+    scaled.dispose();
   });
 
   it('log stays finite where exp underflows (spread of C/eps in the thousands)', () => {
