@@ -11,8 +11,11 @@
  *   bn:<shape>:b<B>:{batchNorm,moments}-{fwd,fwdbwd}
  *       batchNorm: tf.batchNorm(x, mean, var, beta, gamma) with tf.moments statistics;
  *       moments:   x * scale + shift, scale = gamma / sqrt(var + eps), shift = beta - mean * scale
- *                  (lib/nn/batchnorm's formulation), differentiated op by op;
- *       closedForm: the same forward with the batch-norm gradient written out (tf.customGrad);
+ *                  differentiated op by op (the library's formulation before 2026-11-23);
+ *       closedForm: the same forward with the batch-norm gradient written out (tf.customGrad,
+ *                  lib/nn/batchnorm's batchNormTrainClosedForm);
+ *       lib:       lib/nn/batchnorm's batchNormTrain: native TensorFlow's fused training kernels
+ *                  on the tensorflow backend, the closed form elsewhere;
  *       fwdbwd = forward plus gradients w.r.t. x, gamma, beta for a given dy.
  *   fused:<layer>:b<B>:{fused,separate}-{fwd,fwdbwd}
  *       tf.fused.conv2d(x, W, bias, relu) vs relu(conv2d(x, W) + bias).
@@ -40,6 +43,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '../lib/backend';
+import { batchNormTrain, batchNormTrainClosedForm } from '../lib/nn/batchnorm';
 
 const ROOT = path.resolve(__dirname, '..');
 const SPEC_FILE = path.join(__dirname, 'torch', 'micro_spec.json');
@@ -123,36 +127,16 @@ function convBenchmarks(spec: MicroSpec, batch: number, reps: number, out: Recor
   }
 }
 
-/**
- * Batch norm (train mode, NHWC, per channel over the n = B*H*W values) with its gradient written
- * out instead of differentiated op by op:
- *   xh = (x - mu) r, r = 1 / sqrt(var + eps), y = gamma xh + beta,
- *   dbeta = sum dy, dgamma = sum dy xh, dx = gamma r (dy - dbeta / n - xh dgamma / n).
- */
-export function closedFormBatchNorm(eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
-  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [x, gamma, beta] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    const r = tf.rsqrt(tf.add(variance, eps));
-    const scale = tf.mul(gamma, r);
-    save([x, mean, r, gamma]);
-    return {
-      value: tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale))),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, mu, rs, g] = saved;
-        const n = xs.size / xs.shape[xs.rank - 1];
-        const xh = tf.mul(tf.sub(xs, mu), rs);
-        const dbeta = tf.sum(dy, [0, 1, 2]);
-        const dgamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const dx = tf.mul(tf.sub(tf.sub(dy, tf.div(dbeta, n)), tf.mul(xh, tf.div(dgamma, n))), tf.mul(g, rs));
-        return [dx, dgamma, dbeta];
-      },
-    };
-  });
+/** A library batch-norm training function as a plain (x, gamma, beta) -> y function. */
+function outputOnly(train: typeof batchNormTrain, eps: number): (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => tf.Tensor {
+  return (x, gamma, beta) => {
+    const { y, mean, variance } = train(x as tf.Tensor4D, gamma, beta, eps);
+    tf.dispose([mean, variance]);
+    return y;
+  };
 }
 
-const BN_FORMS = ['batchNorm', 'moments', 'closedForm'] as const;
+const BN_FORMS = ['batchNorm', 'moments', 'closedForm', 'lib'] as const;
 
 function bnBenchmarks(spec: MicroSpec, batch: number, reps: number, out: Record<string, number>): void {
   const eps = spec.batchNormEps;
@@ -166,7 +150,8 @@ function bnBenchmarks(spec: MicroSpec, batch: number, reps: number, out: Record<
       const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
       return tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale)));
     },
-    closedForm: closedFormBatchNorm(eps),
+    closedForm: outputOnly(batchNormTrainClosedForm, eps),
+    lib: outputOnly(batchNormTrain, eps),
   };
   for (const b of spec.batchnorm) {
     const x = randomTensor([batch, b.size, b.size, b.channels]);

@@ -7,12 +7,12 @@ PyTorch counterparts (NCHW, PyTorch's default layout):
   conv:*:dgrad    aten.convolution_backward(..., output_mask=[True, False, False])
   conv:*:wgrad    aten.convolution_backward(..., output_mask=[False, True, False])
   bn:*:batchNorm  F.batch_norm(training=True): PyTorch's fused kernel
-  bn:*:moments    the same maths from mean/var ops (lib/nn/batchnorm's formulation)
+  bn:*:moments    the same maths from mean/var ops (the library's formulation before 2026-11-23)
       -fwdbwd     forward + torch.autograd.grad w.r.t. x, gamma, beta for a given dy
   fused:*:fused     relu(conv2d(x, W, bias)) (eager PyTorch has no fused conv+bias+ReLU kernel)
   fused:*:separate  relu(conv2d(x, W) + bias)
   step:b<B>:convs, step:b<B>:bn:<form>   the count-weighted train-step sums bench/kernels.ts
-                  prints (its closedForm batch norm has no PyTorch counterpart: F.batch_norm's
+                  prints (its closedForm and lib batch norms have no PyTorch counterpart: F.batch_norm's
                   fused kernel is PyTorch's own fast path).
 
   /usr/bin/python3 bench/torch/kernels.py [--threads 2] [--batches 32,128] [--groups conv,bn,fused]

@@ -7,7 +7,7 @@ export { pooledSize, sameMatchesSymmetric, symmetricPadding } from './padding';
 export type { Conv2dOptions } from './conv';
 export { Conv2d } from './conv';
 export type { BatchNormOptions } from './batchnorm';
-export { BatchNorm2d, batchNormEval, batchNormTrain } from './batchnorm';
+export { BatchNorm2d, batchNormEval, batchNormTrain, batchNormTrainClosedForm } from './batchnorm';
 export type { LinearOptions } from './linear';
 export { Linear } from './linear';
 export { avgPool2d, globalAvgPool, maxPool2d } from './pool';

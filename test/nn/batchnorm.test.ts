@@ -1,7 +1,8 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../lib/random';
-import { BatchNorm2d } from '../../lib/nn';
+import { BatchNorm2d, batchNormTrain, batchNormTrainClosedForm } from '../../lib/nn';
+import { nativeOpExecutor } from '../../lib/backends/native-batchnorm';
 import { arr4, channelMoments, maxAbsDiff } from './reference';
 
 const SHAPE: [number, number, number, number] = [3, 2, 3, 4]; // n = 18 values per channel
@@ -109,6 +110,47 @@ describe('BatchNorm2d (PyTorch semantics)', () => {
     }
     tf.dispose([x, c]);
     bn.dispose();
+  });
+
+  it('both training formulations (written-out gradient; native fused kernels) equal op-by-op autodiff of the moments', () => {
+    // Reference: y = x * scale + shift from tf.moments, differentiated op by op by TF.js.
+    const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const scale = tf.mul(g, tf.rsqrt(tf.add(variance, 1e-5)));
+      return tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
+    };
+    const forms: [string, (x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, eps: number) => ReturnType<typeof batchNormTrain>][] = [
+      ['closed form', batchNormTrainClosedForm],
+      [nativeOpExecutor() ? 'native fused kernels' : 'batchNormTrain (closed form: no native backend)', batchNormTrain],
+    ];
+    const { x } = randomInput(12, 3);
+    const g = tf.tensor1d(GAMMA);
+    const b = tf.tensor1d(BETA);
+    const c = tf.tensor4d(Array.from({ length: x.size }, (_, i) => Math.sin(i)), SHAPE);
+    const lossOf = (f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, gg, bb), c));
+    const want = tf.grads(lossOf(reference))([x, g, b]);
+    const wantY = reference(x, g, b);
+    const { mean: wantMean, variance: wantVar } = tf.moments(x, [0, 1, 2]);
+    for (const [name, form] of forms) {
+      const before = tf.memory().numTensors;
+      const out = form(x, g, b, 1e-5);
+      assert.ok(maxAbsDiff(out.y.dataSync(), wantY.dataSync()) < 1e-4, `${name}: y`);
+      assert.ok(maxAbsDiff(out.mean.dataSync(), wantMean.dataSync()) < 1e-4, `${name}: mean`);
+      assert.ok(maxAbsDiff(out.variance.dataSync(), wantVar.dataSync()) < 1e-4, `${name}: biased variance`);
+      tf.dispose([out.y, out.mean, out.variance]);
+      assert.equal(tf.memory().numTensors, before, `${name}: the caller disposes y and the moments, nothing else is left`);
+      const got = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+        const r = form(xx as tf.Tensor4D, gg, bb, 1e-5);
+        tf.dispose([r.mean, r.variance]);
+        return tf.sum(tf.mul(r.y, c));
+      })([x, g, b]);
+      ['dx', 'dgamma', 'dbeta'].forEach((what, i) => {
+        const d = maxAbsDiff(got[i].dataSync(), want[i].dataSync());
+        assert.ok(d < 1e-4, `${name}: ${what} differs by ${d}`);
+      });
+      tf.dispose(got);
+    }
+    tf.dispose([x, g, b, c, wantY, wantMean, wantVar, ...want]);
   });
 
   it('refuses train mode with a single value per channel (as PyTorch)', () => {
