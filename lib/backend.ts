@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Static imports: tslab compiles only the local files a notebook reaches through `import`.
 import { registerCpuKernelFixes } from './backends/cpu-kernel-fixes';
+import { registerNativeReluGrad } from './backends/native-ops';
 import { configureWasmThreads, registerWasmTrainingKernels, wasmThreadStatus } from './backends/wasm-training';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -79,6 +80,7 @@ function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU';
       const tfVersion = String(mod.version?.['tfjs-node'] ?? '');
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const binding = (tf.backend() as any).binding;
+      registerNativeReluGrad();
       return { provider: `${pkg}@${tfVersion}`, device, tfVersion: String(binding?.TF_Version ?? 'unknown') };
     } catch (e) {
       errors.push(`${pkg}: ${firstLine(e)}`);

@@ -14,21 +14,7 @@
  * meaning differs between the CPU and GPU kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-interface TfeOpAttr { name: string; type: number; value: unknown }
-
-/** The parts of tfjs-node's NodeJSKernelBackend used here. */
-interface NativeOpExecutor {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
-  executeMultipleOutputs(name: string, attrs: TfeOpAttr[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
-}
-
-/** The native op executor when the active backend is tfjs-node's 'tensorflow', else null. */
-export function nativeOpExecutor(): NativeOpExecutor | null {
-  if (tf.getBackend() !== 'tensorflow') return null;
-  const backend = tf.backend() as unknown as Partial<NativeOpExecutor>;
-  return typeof backend.executeMultipleOutputs === 'function' && backend.binding ? backend as NativeOpExecutor : null;
-}
+import { NativeOpExecutor, TfeOpAttr } from './native-ops';
 
 function attrs(native: NativeOpExecutor, eps: number, forward: boolean): TfeOpAttr[] {
   const b = native.binding;

@@ -16,7 +16,8 @@
  * out (and, on native TensorFlow, its fused kernels), and the eval forward.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeBatchNormForward, nativeBatchNormGrad, nativeOpExecutor } from '../backends/native-batchnorm';
+import { nativeBatchNormForward, nativeBatchNormGrad } from '../backends/native-batchnorm';
+import { nativeOpExecutor } from '../backends/native-ops';
 import { assertInRange, assertInt, assertPositive, assertShape } from '../validate';
 import { Mode, Module } from './module';
 

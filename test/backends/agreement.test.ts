@@ -7,7 +7,9 @@
  *
  * The net covers what the models train through: conv 3x3 stride 1 'same', conv 3x3 stride 2 on an
  * explicitly padded input ('valid', as lib/nn does for PyTorch padding), a 1x1 stride-2 shortcut,
- * batch norm from tf.moments and tf.batchNorm, ReLU, max pooling (on pre-activations, so no ties:
+ * batch norm from tf.moments and the library's training batch norm (lib/nn/batchnorm: TensorFlow's
+ * fused kernels on the native backend, the written-out gradient elsewhere), ReLU (TensorFlow's
+ * ReluGrad on the native backend: lib/backends/native-ops), max pooling (on pre-activations, so no ties:
  * TensorFlow's oneDNN pooling may break ties differently), average and global average pooling, a
  * linear layer with soft-target cross-entropy, and a nearest-neighbour up-sampling decoder branch
  * with a squared-error reconstruction loss.
@@ -19,6 +21,7 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { alignFeatures } from '../../lib/mix/align';
+import { batchNormTrain } from '../../lib/nn/batchnorm';
 import { sinkhorn } from '../../lib/ot/sinkhorn';
 import { Rng } from '../../lib/random';
 import { BackendId, ensureBackend, maxAbs, maxAbsDiff, normals, runOn } from './on-backend';
@@ -70,8 +73,9 @@ function loss(p: Record<Name, tf.Tensor>, targets: tf.Tensor): tf.Scalar {
   const h1 = tf.relu(momentsBatchNorm(tf.conv2d(x, p.w1 as tf.Tensor4D, 1, 'same')));
   const padded = tf.pad(h1, [[0, 0], [1, 1], [1, 1], [0, 0]]);
   const c2: tf.Tensor4D = tf.conv2d(padded, p.w2 as tf.Tensor4D, 2, 'valid'); // [4, 4, 4, 12]
-  const { mean, variance } = tf.moments(c2, [0, 1, 2]);
-  const bn2 = tf.batchNorm(c2, mean, variance, p.beta as tf.Tensor1D, p.gamma as tf.Tensor1D, 1e-5) as tf.Tensor4D;
+  // The library's training batch norm: native TensorFlow's fused kernels there, the closed form on wasm and cpu.
+  const { y: bn2, mean, variance } = batchNormTrain(c2, p.gamma, p.beta, 1e-5);
+  tf.dispose([mean, variance]);
   const h2 = tf.add(tf.relu(tf.maxPool(bn2, 3, 1, 'same')), tf.conv2d(h1, p.ws as tf.Tensor4D, 2, 'valid')) as tf.Tensor4D;
   const pooled = tf.mean(tf.avgPool(h2, 2, 2, 'valid'), [1, 2]); // [4, 12]
   const logits = tf.add(tf.matMul(pooled, p.wd as tf.Tensor2D), p.bd);

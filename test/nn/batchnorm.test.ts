@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../lib/random';
 import { BatchNorm2d, batchNormTrain, batchNormTrainClosedForm } from '../../lib/nn';
-import { nativeOpExecutor } from '../../lib/backends/native-batchnorm';
+import { nativeOpExecutor } from '../../lib/backends/native-ops';
 import { arr4, channelMoments, maxAbsDiff } from './reference';
 
 const SHAPE: [number, number, number, number] = [3, 2, 3, 4]; // n = 18 values per channel
