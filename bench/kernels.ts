@@ -44,6 +44,7 @@ import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '../lib/backend';
 import { batchNormTrain, batchNormTrainClosedForm } from '../lib/nn/batchnorm';
+import { median, timeRuns } from './timing';
 
 const ROOT = path.resolve(__dirname, '..');
 const SPEC_FILE = path.join(__dirname, 'torch', 'micro_spec.json');
@@ -84,23 +85,11 @@ function loadSpec(): MicroSpec {
   return JSON.parse(fs.readFileSync(SPEC_FILE, 'utf8')) as MicroSpec;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Median wall time (ms) of `reps` runs of `fn` after one warm-up; outputs are disposed. */
 function timeOp(fn: () => tf.Tensor | tf.Tensor[], reps: number): number {
-  const times: number[] = [];
-  for (let r = -1; r < reps; r++) {
-    const t0 = performance.now();
-    // Both the native and the wasm backend run kernels synchronously: the op has finished when
-    // the call returns, so no read-back (which would add a copy) is needed.
-    tf.dispose(fn());
-    if (r >= 0) times.push(performance.now() - t0);
-  }
-  return median(times);
+  // Both the native and the wasm backend run kernels synchronously: the op has finished when
+  // the call returns, so no read-back (which would add a copy) is needed.
+  return timeRuns(1, reps, () => tf.dispose(fn())).median_ms;
 }
 
 function randomTensor(shape: number[]): tf.Tensor {

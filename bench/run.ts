@@ -12,7 +12,8 @@
  * PyTorch (bench/torch/train_step.py and sinkhorn.py, run one after the other AFTER ours so the two
  * never compete for the cores; the authors' model and Sinkhorn, same threads).
  *
- * Figures are medians of --reps timed runs after --warmup runs. The last line is
+ * Figures are medians of --reps timed runs after --warmup runs (minimum beside, to show the noise
+ * of a shared machine; bench/timing.ts). The last line is
  *   ratios: r18=<ours/PyTorch, plain step b32> sinkhorn=<ours/PyTorch> alignmix/input=<ours, b32>
  * with 'n/a' where PyTorch is not installed. --json FILE writes every figure.
  *
@@ -32,29 +33,13 @@ import { uniformModes, MixMode } from '../lib/train/modes';
 import { SGD } from '../lib/train/optim';
 import { StepSettings, trainStep } from '../lib/train/step';
 import { runSinkhornBench } from './sinkhorn';
+import { Timing, timeRuns } from './timing';
 
 const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
 const SINKHORN_ITERS = 100;
 
-interface Figure { median_ms: number; runs_ms: number[] }
+type Figure = Timing;
 type Figures = Record<string, Figure>;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function timed(warmup: number, reps: number, once: () => void): Figure {
-  for (let i = 0; i < warmup; i++) once();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    once();
-    runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return { median_ms: median(runs), runs_ms: runs.map((r) => Math.round(r * 10) / 10) };
-}
 
 /** Our train-step figures, same names as bench/torch/train_step.py. */
 function oursSteps(batches: number[], warmup: number, reps: number): Figures {
@@ -72,7 +57,7 @@ function oursSteps(batches: number[], warmup: number, reps: number): Figures {
       const optimizer = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
       const lr = Object.fromEntries(model.parameterGroups().map((g) => [g.name, 0.1]));
       const schedule = uniformModes(mode);
-      figures[`step:r18:b${batch}:${name}`] = timed(warmup, reps, () => {
+      figures[`step:r18:b${batch}:${name}`] = timeRuns(warmup, reps, () => {
         trainStep(model, optimizer, x, y, schedule, settings, lr, rng);
       });
       optimizer.dispose();
@@ -122,10 +107,9 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpu}, ${os.availableParallelism()} cores; date ${new Date().toISOString().slice(0, 10)}`);
   console.log(`ours: ${describeBackend(info)}`);
   const ours: Figures = oursSteps(batches, warmup, reps);
-  const sink = runSinkhornBench({ runs: Math.max(reps, 10), warmup, iterations: SINKHORN_ITERS })
-    .find((f) => f.name.startsWith('sinkhorn log')) as { medianMs: number };
-  ours[`sinkhorn:log:128x16x16:${SINKHORN_ITERS}`] = { median_ms: sink.medianMs, runs_ms: [] };
-  console.log(`  ours  sinkhorn:log:128x16x16:${SINKHORN_ITERS}  ${sink.medianMs.toFixed(1)} ms`);
+  const sink = runSinkhornBench({ runs: Math.max(reps, 10), warmup, iterations: SINKHORN_ITERS, only: ['sinkhorn log'] })[0];
+  ours[`sinkhorn:log:128x16x16:${SINKHORN_ITERS}`] = sink.timing;
+  console.log(`  ours  sinkhorn:log:128x16x16:${SINKHORN_ITERS}  ${sink.timing.median_ms.toFixed(1)} ms`);
 
   let theirs: Figures = {};
   let torchNote = 'PyTorch: skipped (--no-torch)';
@@ -141,11 +125,9 @@ async function main(): Promise<void> {
 
   const names = Object.keys(ours);
   const width = Math.max(...names.map((n) => n.length));
-  console.log(`${'figure'.padEnd(width)}  ${'ours ms'.padStart(9)}  ${'torch ms'.padStart(9)}  ratio`);
-  for (const n of names) {
-    const t = theirs[n];
-    console.log(`${n.padEnd(width)}  ${ours[n].median_ms.toFixed(1).padStart(9)}  ${(t ? t.median_ms.toFixed(1) : '-').padStart(9)}  ${ratio(ours[n], t)}`);
-  }
+  const ms = (f?: Figure) => (f ? `${f.median_ms.toFixed(1).padStart(8)} ${`(${f.min_ms.toFixed(1)})`.padStart(9)}` : '-'.padStart(18));
+  console.log(`${'figure'.padEnd(width)}  ${'ours ms (min)'.padStart(18)}  ${'torch ms (min)'.padStart(18)}  ratio`);
+  for (const n of names) console.log(`${n.padEnd(width)}  ${ms(ours[n])}  ${ms(theirs[n])}  ${ratio(ours[n], theirs[n])}`);
   if (o.json) {
     fs.mkdirSync(path.dirname(path.resolve(o.json)), { recursive: true });
     fs.writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), machine: cpu, cores: os.availableParallelism(), backend: describeBackend(info), torch: torchNote, ours, pytorch: theirs }, null, 2));

@@ -18,6 +18,7 @@ import { alignFeatures, AlignOptions } from '../lib/mix/align';
 import { squaredEuclideanCost } from '../lib/ot/cost';
 import { SinkhornOptions, sinkhorn } from '../lib/ot/sinkhorn';
 import { Rng } from '../lib/random';
+import { Timing, timeRuns } from './timing';
 
 export interface SinkhornBenchOptions {
   /** Timed runs per figure (median reported). Default 10. */
@@ -29,40 +30,28 @@ export interface SinkhornBenchOptions {
   side?: number;
   channels?: number;
   iterations?: number;
+  /** Only the figures whose names start with one of these (default: all). */
+  only?: string[];
 }
 
 export interface BenchFigure {
   name: string;
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
-  runs: number;
+  timing: Timing;
   /** Iterations the last run performed. */
   iterations: number;
 }
 
-function timeIt(runs: number, warmup: number, once: () => number): { times: number[]; iterations: number } {
+/** Time `once` (which returns the iterations it ran) into a named figure. */
+function figure(name: string, runs: number, warmup: number, once: () => number): BenchFigure {
   let iterations = 0;
-  for (let i = 0; i < warmup; i++) iterations = once();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    iterations = once();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return { times, iterations };
-}
-
-function figure(name: string, { times, iterations }: { times: number[]; iterations: number }): BenchFigure {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { name, medianMs, minMs: sorted[0], maxMs: sorted[sorted.length - 1], runs: times.length, iterations };
+  const timing = timeRuns(warmup, runs, () => { iterations = once(); });
+  return { name, timing, iterations };
 }
 
 /** Run every figure on the active backend (call initBackend first). */
 export function runSinkhornBench(options: SinkhornBenchOptions = {}): BenchFigure[] {
-  const { runs = 10, warmup = 2, batch = 128, side = 4, channels = 512, iterations = 100 } = options;
+  const { runs = 10, warmup = 2, batch = 128, side = 4, channels = 512, iterations = 100, only } = options;
+  const wanted = (name: string) => !only || only.some((prefix) => name.startsWith(prefix));
   const rng = new Rng(2022);
   const shape: [number, number, number, number] = [batch, side, side, channels];
   const a = tf.randomNormal(shape, 0, 1, 'float32', rng.tfSeed()) as tf.Tensor4D;
@@ -78,30 +67,34 @@ export function runSinkhornBench(options: SinkhornBenchOptions = {}): BenchFigur
     ['reference', { solver: 'reference', maxIter: iterations, warn: false }],
   ];
   for (const [name, opts] of solvers) {
-    figures.push(figure(`sinkhorn ${name} (${size})`, timeIt(runs, warmup, () => {
+    const label = `sinkhorn ${name} (${size})`;
+    if (!wanted(label)) continue;
+    figures.push(figure(label, runs, warmup, () => {
       const { plan, diagnostics } = sinkhorn(cost, opts);
       plan.dispose();
       return diagnostics.iterations;
-    })));
+    }));
   }
   const aligners: [string, AlignOptions][] = [
     ['log', { sinkhorn: { maxIter: iterations, tol: 0, warn: false } }],
     ['reference', { sinkhorn: { solver: 'reference', maxIter: iterations, warn: false } }],
   ];
   for (const [name, opts] of aligners) {
-    figures.push(figure(`alignFeatures ${name} (cost + plan + aligned, ${size})`, timeIt(runs, warmup, () => {
+    const label = `alignFeatures ${name} (cost + plan + aligned, ${size})`;
+    if (!wanted(label)) continue;
+    figures.push(figure(label, runs, warmup, () => {
       const { aligned, plan, diagnostics } = alignFeatures(a, b, opts);
       aligned.dataSync();
       tf.dispose([aligned, plan]);
       return diagnostics.iterations;
-    })));
+    }));
   }
   tf.dispose([a, b, cost]);
   return figures;
 }
 
-export function formatFigure(f: BenchFigure): string {
-  return `${f.name}: median ${f.medianMs.toFixed(1)} ms (min ${f.minMs.toFixed(1)}, max ${f.maxMs.toFixed(1)}, ${f.runs} runs, ${f.iterations} iterations)`;
+export function formatFigure({ name, timing, iterations }: BenchFigure): string {
+  return `${name}: median ${timing.median_ms.toFixed(1)} ms (min ${timing.min_ms.toFixed(1)}, max ${Math.max(...timing.runs_ms).toFixed(1)}, ${timing.runs_ms.length} runs, ${iterations} iterations)`;
 }
 
 function argValue(flag: string, fallback: number): number {

@@ -2,7 +2,7 @@
 
 Every script prints ONE JSON object on stdout:
   {"tool": "pytorch", "available": true, "torch": "1.13.0", "threads": 2, "figures": {NAME: FIGURE}}
-  FIGURE = {"median_ms": m, "runs_ms": [...], ...extra fields}
+  FIGURE = {"median_ms": m, "min_ms": fastest, "runs_ms": [...], ...extra fields}
 Names match the TypeScript side (bench/kernels.ts and the later `npm run bench`), so a runner can
 print ratios name by name. When torch cannot be imported the script still exits 0 and prints
   {"tool": "pytorch", "available": false, "reason": "..."}
@@ -65,7 +65,7 @@ def start_torch(args):
 
 
 def time_runs(fn, warmup, reps):
-    """Median wall time in ms of `reps` calls of fn after `warmup` calls (CPU ops are synchronous)."""
+    """Median and minimum wall time in ms of `reps` calls of fn after `warmup` calls (CPU ops are synchronous)."""
     for _ in range(warmup):
         fn()
     runs = []
@@ -73,7 +73,7 @@ def time_runs(fn, warmup, reps):
         t0 = time.perf_counter()
         fn()
         runs.append((time.perf_counter() - t0) * 1e3)
-    return {"median_ms": statistics.median(runs), "runs_ms": [round(r, 3) for r in runs]}
+    return {"median_ms": statistics.median(runs), "min_ms": min(runs), "runs_ms": [round(r, 3) for r in runs]}
 
 
 def report(torch, threads, figures, **extra):
