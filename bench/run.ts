@@ -13,7 +13,8 @@
  * never compete for the cores; the authors' model and Sinkhorn, same threads).
  *
  * Figures are medians of --reps timed runs after --warmup runs (minimum beside, to show the noise
- * of a shared machine; bench/timing.ts). The last line is
+ * of a shared machine; bench/timing.ts). The three steps of a batch size run in rounds (plain,
+ * input-mixup, alignmix, plain, ...) on each side, so load drift does not bias their ratio. The last line is
  *   ratios: r18=<ours/PyTorch, plain step b32> sinkhorn=<ours/PyTorch> alignmix/input=<ours, b32>
  * with 'n/a' where PyTorch is not installed. --json FILE writes every figure.
  *
@@ -33,7 +34,7 @@ import { uniformModes, MixMode } from '../lib/train/modes';
 import { SGD } from '../lib/train/optim';
 import { StepSettings, trainStep } from '../lib/train/step';
 import { runSinkhornBench } from './sinkhorn';
-import { Timing, timeRuns } from './timing';
+import { Timing, timeInterleaved } from './timing';
 
 const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
 const SINKHORN_ITERS = 100;
@@ -52,17 +53,19 @@ function oursSteps(batches: number[], warmup: number, reps: number): Figures {
     const rng = new Rng(batch);
     const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', rng.tfSeed()) as tf.Tensor4D;
     const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
-    for (const [name, mode] of Object.entries(STEP_MODES)) {
+    const steps = Object.entries(STEP_MODES).map(([name, mode]) => {
       const model = createModel({ arch: 'preact-resnet18', numClasses: 10, inputShape: [32, 32, 3] }, rng);
       const optimizer = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
       const lr = Object.fromEntries(model.parameterGroups().map((g) => [g.name, 0.1]));
       const schedule = uniformModes(mode);
-      figures[`step:r18:b${batch}:${name}`] = timeRuns(warmup, reps, () => {
-        trainStep(model, optimizer, x, y, schedule, settings, lr, rng);
-      });
+      return { name: `step:r18:b${batch}:${name}`, model, optimizer, run: () => trainStep(model, optimizer, x, y, schedule, settings, lr, rng) };
+    });
+    const timings = timeInterleaved(warmup, reps, Object.fromEntries(steps.map((s) => [s.name, s.run])));
+    for (const { name, model, optimizer } of steps) {
+      figures[name] = timings[name];
       optimizer.dispose();
       model.dispose();
-      console.log(`  ours  step:r18:b${batch}:${name}  ${figures[`step:r18:b${batch}:${name}`].median_ms.toFixed(0)} ms`);
+      console.log(`  ours  ${name}  ${figures[name].median_ms.toFixed(0)} ms`);
     }
     tf.dispose([x, y]);
   }

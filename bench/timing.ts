@@ -16,14 +16,30 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+function summarise(runs: number[]): Timing {
+  return { median_ms: median(runs), min_ms: Math.min(...runs), runs_ms: runs.map((r) => Math.round(r * 10) / 10) };
+}
+
+function wallMs(once: () => void): number {
+  const t0 = process.hrtime.bigint();
+  once();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 /** Run `once` `warmup` times untimed, then `reps` times timed (wall clock, ms). */
 export function timeRuns(warmup: number, reps: number, once: () => void): Timing {
   for (let i = 0; i < warmup; i++) once();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = process.hrtime.bigint();
-    once();
-    runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return { median_ms: median(runs), min_ms: Math.min(...runs), runs_ms: runs.map((r) => Math.round(r * 10) / 10) };
+  return summarise(Array.from({ length: reps }, () => wallMs(once)));
+}
+
+/**
+ * Time several workloads in rounds (each rep runs every workload once, in turn), so a change in
+ * the load of a shared machine hits all of them alike and their ratios stay meaningful.
+ */
+export function timeInterleaved(warmup: number, reps: number, workloads: Record<string, () => void>): Record<string, Timing> {
+  const names = Object.keys(workloads);
+  for (let i = 0; i < warmup; i++) for (const n of names) workloads[n]();
+  const runs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < reps; i++) for (const n of names) runs[n].push(wallMs(workloads[n]));
+  return Object.fromEntries(names.map((n) => [n, summarise(runs[n])]));
 }

@@ -70,23 +70,30 @@ def main():
     for batch in (int(b) for b in args.batches.split(",")):
         x = torch.randn(batch, 3, 32, 32)
         y = torch.randint(0, args.classes, (batch,))
+        steps = {}
         for mode in args.modes.split(","):
             if mode not in MODES:
                 raise SystemExit(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
             model = PreActResNet18(args.classes).train()
             params = sum(t.numel() for t in model.parameters())
             optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-            step, iters = make_step(torch, model, optimizer, x, y, mode, rng, args.sinkhorn_iters, args.sinkhorn_thresh)
-            for _ in range(args.warmup):
+            steps[mode] = make_step(torch, model, optimizer, x, y, mode, rng, args.sinkhorn_iters, args.sinkhorn_thresh)
+        # Rounds (each rep runs every mode once, in turn), as bench/timing.ts does on our side.
+        for _ in range(args.warmup):
+            for step, _iters in steps.values():
                 step()
-            totals, parts = [], []
-            for _ in range(args.reps):
+        totals = {mode: [] for mode in steps}
+        parts = {mode: [] for mode in steps}
+        for _ in range(args.reps):
+            for mode, (step, _iters) in steps.items():
                 t0 = time.perf_counter()
-                parts.append(step())
-                totals.append((time.perf_counter() - t0) * 1e3)
-            fig = {"median_ms": statistics.median(totals), "min_ms": min(totals), "runs_ms": [round(t, 1) for t in totals]}
+                parts[mode].append(step())
+                totals[mode].append((time.perf_counter() - t0) * 1e3)
+        for mode, (_step, iters) in steps.items():
+            fig = {"median_ms": statistics.median(totals[mode]), "min_ms": min(totals[mode]),
+                   "runs_ms": [round(t, 1) for t in totals[mode]]}
             for k, name in enumerate(("forward_ms", "backward_ms", "update_ms")):
-                fig[name] = statistics.median(part[k] for part in parts)
+                fig[name] = statistics.median(part[k] for part in parts[mode])
             if mode == "alignmix":
                 fig["sinkhorn_iterations"] = sorted(set(iters))
             figures[f"step:r18:b{batch}:{mode}"] = fig
