@@ -8,6 +8,8 @@
  *                          1's input mode) and 'alignmix' (mode 'feat': A~ = A' R^T at the last
  *                          feature map, 512 x 4 x 4, log-domain Sinkhorn, eps 0.1, 100 iterations,
  *                          no early stop, as the PyTorch side).
+ *   update:r18             the SGD update alone (momentum 0.9, weight decay 1e-4) on PreActResNet18's
+ *                          11.2 M parameters, with fixed gradients (the optimiser's share of a step).
  *   sinkhorn:log:128x16x16:100   the batched log-domain Sinkhorn from cost to plan (bench/sinkhorn.ts).
  * PyTorch (bench/torch/train_step.py and sinkhorn.py, run one after the other AFTER ours so the two
  * never compete for the cores; the authors' model and Sinkhorn, same threads).
@@ -34,7 +36,7 @@ import { uniformModes, MixMode } from '../lib/train/modes';
 import { SGD } from '../lib/train/optim';
 import { StepSettings, trainStep } from '../lib/train/step';
 import { runSinkhornBench } from './sinkhorn';
-import { Timing, timeInterleaved } from './timing';
+import { Timing, timeInterleaved, timeRuns } from './timing';
 
 const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
 const SINKHORN_ITERS = 100;
@@ -61,6 +63,7 @@ function oursSteps(batches: number[], warmup: number, reps: number): Figures {
       return { name: `step:r18:b${batch}:${name}`, model, optimizer, run: () => trainStep(model, optimizer, x, y, schedule, settings, lr, rng) };
     });
     const timings = timeInterleaved(warmup, reps, Object.fromEntries(steps.map((s) => [s.name, s.run])));
+    if (batch === batches[0]) figures['update:r18'] = timeUpdate(steps[0].model, steps[0].optimizer, warmup, reps);
     for (const { name, model, optimizer } of steps) {
       figures[name] = timings[name];
       optimizer.dispose();
@@ -70,6 +73,18 @@ function oursSteps(batches: number[], warmup: number, reps: number): Figures {
     tf.dispose([x, y]);
   }
   return figures;
+}
+
+/** The SGD update alone (momentum, weight decay) on the model's parameters, with fixed gradients. */
+function timeUpdate(model: ReturnType<typeof createModel>, optimizer: SGD, warmup: number, reps: number): Figure {
+  const groups = model.parameterGroups();
+  const grads: tf.NamedTensorMap = {};
+  for (const g of groups) for (const [, p] of g.params) grads[p.name] = tf.randomNormal(p.shape, 0, 1e-3, 'float32', 7);
+  const lr = Object.fromEntries(groups.map((g) => [g.name, 0.1]));
+  const timing = timeRuns(warmup, reps, () => optimizer.step(grads, lr));
+  tf.dispose(Object.values(grads));
+  console.log(`  ours  update:r18  ${timing.median_ms.toFixed(1)} ms`);
+  return timing;
 }
 
 /** Run a bench/torch script; its JSON report, or why there is none. */

@@ -8,7 +8,7 @@
 each = forward, backward and an SGD step (lr 0.1, momentum 0.9, weight decay 1e-4, the authors'
 settings), model in train mode (batch statistics), 10 classes, random N(0, 1) inputs, one lambda
 ~ Beta(2, 2) and one permutation per step. Figures: median total and the median forward
-(including the mixing), backward and update parts.
+(including the mixing), backward and update parts; and update:r18, the optimiser step alone.
 
   /usr/bin/python3 bench/torch/train_step.py [--threads 2] [--batches 32,128] [--modes plain,input-mixup,alignmix]
 """
@@ -16,7 +16,7 @@ import random
 import statistics
 import time
 
-from common import base_parser, start_torch, report
+from common import base_parser, start_torch, report, time_runs
 
 MODES = ("plain", "input-mixup", "alignmix")
 
@@ -48,7 +48,7 @@ def make_step(torch, model, optimizer, x, y, mode, rng, sinkhorn_iters, thresh):
         t3 = time.perf_counter()
         return (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3
 
-    return step, sinkhorn_iters_run
+    return step, sinkhorn_iters_run, optimizer
 
 
 def main():
@@ -80,16 +80,16 @@ def main():
             steps[mode] = make_step(torch, model, optimizer, x, y, mode, rng, args.sinkhorn_iters, args.sinkhorn_thresh)
         # Rounds (each rep runs every mode once, in turn), as bench/timing.ts does on our side.
         for _ in range(args.warmup):
-            for step, _iters in steps.values():
+            for step, _iters, _opt in steps.values():
                 step()
         totals = {mode: [] for mode in steps}
         parts = {mode: [] for mode in steps}
         for _ in range(args.reps):
-            for mode, (step, _iters) in steps.items():
+            for mode, (step, _iters, _opt) in steps.items():
                 t0 = time.perf_counter()
                 parts[mode].append(step())
                 totals[mode].append((time.perf_counter() - t0) * 1e3)
-        for mode, (_step, iters) in steps.items():
+        for mode, (_step, iters, _opt) in steps.items():
             fig = {"median_ms": statistics.median(totals[mode]), "min_ms": min(totals[mode]),
                    "runs_ms": [round(t, 1) for t in totals[mode]]}
             for k, name in enumerate(("forward_ms", "backward_ms", "update_ms")):
@@ -97,6 +97,10 @@ def main():
             if mode == "alignmix":
                 fig["sinkhorn_iterations"] = sorted(set(iters))
             figures[f"step:r18:b{batch}:{mode}"] = fig
+        if "update:r18" not in figures:
+            # The optimiser step alone, on the gradients the last timed step left in .grad.
+            first_optimizer = steps[next(iter(steps))][2]
+            figures["update:r18"] = time_runs(first_optimizer.step, args.warmup, args.reps)
     report(torch, threads, figures, parameters=params, layout="NCHW", warmup=args.warmup, reps=args.reps)
 
 
