@@ -1,7 +1,6 @@
 /**
- * Where one PreActResNet18 train step spends its time on the active backend: tf.profile of
- * lib/train/step.ts's trainStep (forward, backward, SGD momentum update), kernels grouped by
- * name, per step (mean over --steps profiled steps after 3 warm-up steps).
+ * Where one PreActResNet18 train step (bench/r18-step.ts: forward, backward, SGD momentum update)
+ * spends its time on the active backend: tf.profile, kernels grouped by name, per step (mean over --steps profiled steps after 3 warm-up steps).
  *
  *   npx ts-node --transpile-only bench/profile-step.ts [--batches 32,128] [--mode clean|input|feat] [--steps 3] [--top 12]
  *
@@ -12,11 +11,9 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '../lib/backend';
-import { createModel } from '../lib/models/factory';
 import { Rng } from '../lib/random';
-import { MixMode, uniformModes } from '../lib/train/modes';
-import { SGD } from '../lib/train/optim';
-import { StepSettings, trainStep } from '../lib/train/step';
+import { MixMode } from '../lib/train/modes';
+import { r18Step } from './r18-step';
 
 async function main(): Promise<void> {
   const o = new Command('profile-step')
@@ -29,27 +26,18 @@ async function main(): Promise<void> {
   if (!['clean', 'input', 'feat'].includes(o.mode)) throw new Error(`profile-step: --mode must be clean, input or feat, got '${o.mode}'`);
   const steps = Number(o.steps);
   const top = Number(o.top);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`profile-step: --steps needs a positive integer, got '${o.steps}'`);
+  if (!Number.isInteger(top) || top < 1) throw new Error(`profile-step: --top needs a positive integer, got '${o.top}'`);
   const info = await initBackend();
   console.log(`backend: ${describeBackend(info)}; mode ${o.mode}`);
-  const settings: StepSettings = {
-    alpha: 2, reconstructionWeight: 0, klWeight: 0,
-    sinkhorn: { solver: 'log', eps: 0.1, epsMode: 'absolute', maxIter: 100, tol: 0 },
-  };
   for (const batch of o.batches.split(',').map(Number)) {
-    const rng = new Rng(batch);
-    const model = createModel({ arch: 'preact-resnet18', numClasses: 10, inputShape: [32, 32, 3] }, rng);
-    const optimizer = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
-    const lr = Object.fromEntries(model.parameterGroups().map((g) => [g.name, 0.1]));
-    const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', rng.tfSeed()) as tf.Tensor4D;
-    const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
-    const schedule = uniformModes(o.mode as MixMode);
-    const step = () => { trainStep(model, optimizer, x, y, schedule, settings, lr, rng); };
-    for (let i = 0; i < 3; i++) step();
+    const bench = r18Step(batch, o.mode as MixMode, new Rng(batch));
+    for (let i = 0; i < 3; i++) bench.run();
     const byName = new Map<string, { calls: number; ms: number }>();
     let wallMs = 0;
     for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
-      const profile = await tf.profile(step);
+      const profile = await tf.profile(bench.run);
       wallMs += performance.now() - t0;
       for (const k of profile.kernels) {
         const entry = byName.get(k.name) ?? { calls: 0, ms: 0 };
@@ -65,9 +53,7 @@ async function main(): Promise<void> {
     for (const [name, e] of rows.slice(0, top)) {
       console.log(`  ${name.padEnd(24)} ${String(e.calls / steps).padStart(5)} calls  ${(e.ms / steps).toFixed(1).padStart(8)} ms`);
     }
-    tf.dispose([x, y]);
-    optimizer.dispose();
-    model.dispose();
+    bench.dispose();
   }
 }
 

@@ -2,12 +2,10 @@
  * `npm run bench`: this library against PyTorch on the same machine, one process pair.
  *
  * Ours (this process, the backend lib/backend.ts picks, or ALIGNMIX_BACKEND):
- *   step:r18:b<B>:<mode>   one PreActResNet18 train step on 32x32 inputs, 10 classes, through
- *                          lib/train/step.ts's trainStep (forward, backward, SGD momentum 0.9,
- *                          weight decay 1e-4): mode 'plain' (clean batch), 'input-mixup' (Algorithm
- *                          1's input mode) and 'alignmix' (mode 'feat': A~ = A' R^T at the last
- *                          feature map, 512 x 4 x 4, log-domain Sinkhorn, eps 0.1, 100 iterations,
- *                          no early stop, as the PyTorch side).
+ *   step:r18:b<B>:<mode>   one PreActResNet18 train step (bench/r18-step.ts): mode 'plain' (clean
+ *                          batch), 'input-mixup' (Algorithm 1's input mode) and 'alignmix' (mode
+ *                          'feat': A~ = A' R^T at the last feature map, 512 x 4 x 4, log-domain
+ *                          Sinkhorn, eps 0.1, 100 iterations, no early stop, as the PyTorch side).
  *   update:r18             the SGD update alone (momentum 0.9, weight decay 1e-4) on PreActResNet18's
  *                          11.2 M parameters, with fixed gradients (the optimiser's share of a step).
  *   sinkhorn:log:128x16x16:100   the batched log-domain Sinkhorn from cost to plan (bench/sinkhorn.ts).
@@ -30,16 +28,13 @@ import * as path from 'path';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, describeBackend, initBackend } from '../lib/backend';
-import { createModel } from '../lib/models/factory';
 import { Rng } from '../lib/random';
-import { uniformModes, MixMode } from '../lib/train/modes';
-import { SGD } from '../lib/train/optim';
-import { StepSettings, trainStep } from '../lib/train/step';
+import { MixMode } from '../lib/train/modes';
+import { BenchStep, r18Step, SINKHORN_ITERS } from './r18-step';
 import { runSinkhornBench } from './sinkhorn';
 import { Timing, timeInterleaved, timeRuns } from './timing';
 
 const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
-const SINKHORN_ITERS = 100;
 
 type Figure = Timing;
 type Figures = Record<string, Figure>;
@@ -47,36 +42,22 @@ type Figures = Record<string, Figure>;
 /** Our train-step figures, same names as bench/torch/train_step.py. */
 function oursSteps(batches: number[], warmup: number, reps: number): Figures {
   const figures: Figures = {};
-  const settings: StepSettings = {
-    alpha: 2, reconstructionWeight: 0, klWeight: 0,
-    sinkhorn: { solver: 'log', eps: 0.1, epsMode: 'absolute', maxIter: SINKHORN_ITERS, tol: 0 },
-  };
   for (const batch of batches) {
     const rng = new Rng(batch);
-    const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', rng.tfSeed()) as tf.Tensor4D;
-    const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
-    const steps = Object.entries(STEP_MODES).map(([name, mode]) => {
-      const model = createModel({ arch: 'preact-resnet18', numClasses: 10, inputShape: [32, 32, 3] }, rng);
-      const optimizer = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
-      const lr = Object.fromEntries(model.parameterGroups().map((g) => [g.name, 0.1]));
-      const schedule = uniformModes(mode);
-      return { name: `step:r18:b${batch}:${name}`, model, optimizer, run: () => trainStep(model, optimizer, x, y, schedule, settings, lr, rng) };
-    });
-    const timings = timeInterleaved(warmup, reps, Object.fromEntries(steps.map((s) => [s.name, s.run])));
-    if (batch === batches[0]) figures['update:r18'] = timeUpdate(steps[0].model, steps[0].optimizer, warmup, reps);
-    for (const { name, model, optimizer } of steps) {
+    const steps = Object.entries(STEP_MODES).map(([name, mode]) => ({ name: `step:r18:b${batch}:${name}`, step: r18Step(batch, mode, rng) }));
+    const timings = timeInterleaved(warmup, reps, Object.fromEntries(steps.map(({ name, step }) => [name, step.run])));
+    if (batch === batches[0]) figures['update:r18'] = timeUpdate(steps[0].step, warmup, reps);
+    for (const { name, step } of steps) {
       figures[name] = timings[name];
-      optimizer.dispose();
-      model.dispose();
+      step.dispose();
       console.log(`  ours  ${name}  ${figures[name].median_ms.toFixed(0)} ms`);
     }
-    tf.dispose([x, y]);
   }
   return figures;
 }
 
-/** The SGD update alone (momentum, weight decay) on the model's parameters, with fixed gradients. */
-function timeUpdate(model: ReturnType<typeof createModel>, optimizer: SGD, warmup: number, reps: number): Figure {
+/** The SGD update alone (momentum, weight decay) on the step's parameters, with fixed gradients. */
+function timeUpdate({ model, optimizer }: BenchStep, warmup: number, reps: number): Figure {
   const groups = model.parameterGroups();
   const grads: tf.NamedTensorMap = {};
   for (const g of groups) for (const [, p] of g.params) grads[p.name] = tf.randomNormal(p.shape, 0, 1e-3, 'float32', 7);

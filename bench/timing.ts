@@ -26,12 +26,6 @@ function wallMs(once: () => void): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** Run `once` `warmup` times untimed, then `reps` times timed (wall clock, ms). */
-export function timeRuns(warmup: number, reps: number, once: () => void): Timing {
-  for (let i = 0; i < warmup; i++) once();
-  return summarise(Array.from({ length: reps }, () => wallMs(once)));
-}
-
 /**
  * Time several workloads in rounds (each rep runs every workload once, in turn), so a change in
  * the load of a shared machine hits all of them alike and their ratios stay meaningful.
@@ -42,4 +36,9 @@ export function timeInterleaved(warmup: number, reps: number, workloads: Record<
   const runs: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let i = 0; i < reps; i++) for (const n of names) runs[n].push(wallMs(workloads[n]));
   return Object.fromEntries(names.map((n) => [n, summarise(runs[n])]));
+}
+
+/** Run `once` `warmup` times untimed, then `reps` times timed (wall clock, ms). */
+export function timeRuns(warmup: number, reps: number, once: () => void): Timing {
+  return timeInterleaved(warmup, reps, { once }).once;
 }
