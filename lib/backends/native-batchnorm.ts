@@ -4,9 +4,9 @@
  *
  * Why: tfjs-node registers FusedBatchNorm for inference only (is_training false), so TF.js
  * differentiates a training batch norm op by op. On a 2-core CPU the 17 batch norms of a
- * PreActResNet18 step at batch 32 took 371 ms that way, 134 ms with the gradient written out
- * (lib/nn/batchnorm.ts), against PyTorch's 47 ms (bench/kernels.ts, 2026-11-23); the fused kernels
- * halve the written-out time again.
+ * PreActResNet18 step at batch 32 (forward + backward) took 308 ms that way, 109 ms with the
+ * gradient written out (lib/nn/batchnorm.ts) and 28.8 ms on these fused kernels
+ * (bench/kernels.ts, record in bench/results/2026-11-23-kernels-b32.json).
  *
  * Outputs used: y, batch_mean, and batch_variance, which TensorFlow returns with Bessel's
  * correction (n / (n - 1)); it is converted back to the biased variance that BatchNorm2d's

@@ -29,42 +29,55 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
+interface BatchNormTrainResult { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D }
+
+/**
+ * A training batch norm as one custom-gradient op: `forward` returns y, the biased batch moments
+ * and the tensors `grad` needs; `grad` returns (dx, dgamma, dbeta). The moments carry no gradient
+ * and are kept (tf.keep: custom-gradient intermediates do not outlive the forward): the caller
+ * disposes them.
+ */
+function customBatchNorm(
+  x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor,
+  forward: (x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor) => BatchNormTrainResult & { saved: tf.Tensor[] },
+  grad: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[],
+): BatchNormTrainResult {
+  let moments!: { mean: tf.Tensor1D; variance: tf.Tensor1D };
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, g, b] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const { y, mean, variance, saved } = forward(xIn as tf.Tensor4D, g, b);
+    moments = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    save(saved);
+    return { value: y, gradFunc: grad };
+  });
+  const y = f(x, gamma, beta) as tf.Tensor4D;
+  return { y, ...moments };
+}
+
 /**
  * Normalise with the batch's own statistics, with the gradient written out instead of taken op
  * by op through the moments (the same values, ~3x fewer kernels in the backward pass):
  *   xh = (x - mu) r,  r = 1 / sqrt(var + eps),  y = gamma xh + beta,
  *   dbeta = sum dy,  dgamma = sum dy xh,  dx = gamma r (dy - dbeta / n - xh dgamma / n).
- * Returns the output (in the current tidy scope) and the biased batch moments, which carry no
- * gradient and are kept (tf.keep: custom-gradient intermediates do not outlive the forward):
- * the caller disposes them.
+ * Returns the output (in the current tidy scope) and the biased batch moments (kept: the caller
+ * disposes them).
  */
-export function batchNormTrainClosedForm(
-  x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
-): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  let moments!: { mean: tf.Tensor1D; variance: tf.Tensor1D };
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xIn, g, b] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
+export function batchNormTrainClosedForm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): BatchNormTrainResult {
+  return customBatchNorm(x, gamma, beta, (xIn, g, b) => {
     const { mean, variance } = tf.moments(xIn, [0, 1, 2]);
-    moments = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
     const r = tf.rsqrt(tf.add(variance, eps));
     const scale = tf.mul(g, r);
-    save([xIn, mean, r, g]);
-    return {
-      value: tf.add(tf.mul(xIn, scale), tf.sub(b, tf.mul(mean, scale))),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, mu, rs, gs] = saved;
-        const n = xs.size / (xs.shape[3] as number);
-        const xh = tf.mul(tf.sub(xs, mu), rs);
-        const dbeta = tf.sum(dy, [0, 1, 2]);
-        const dgamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
-        const dx = tf.mul(tf.sub(tf.sub(dy, tf.div(dbeta, n)), tf.mul(xh, tf.div(dgamma, n))), tf.mul(gs, rs));
-        return [dx, dgamma, dbeta];
-      },
-    };
+    const y = tf.add(tf.mul(xIn, scale), tf.sub(b, tf.mul(mean, scale))) as tf.Tensor4D;
+    return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, saved: [xIn, mean, r, g] };
+  }, (dy, [xs, mu, rs, gs]) => {
+    const n = xs.size / (xs.shape[3] as number);
+    const xh = tf.mul(tf.sub(xs, mu), rs);
+    const dbeta = tf.sum(dy, [0, 1, 2]);
+    const dgamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+    const dx = tf.mul(tf.sub(tf.sub(dy, tf.div(dbeta, n)), tf.mul(xh, tf.div(dgamma, n))), tf.mul(gs, rs));
+    return [dx, dgamma, dbeta];
   });
-  const y = f(x, gamma, beta) as tf.Tensor4D;
-  return { y, ...moments };
 }
 
 /**
@@ -72,28 +85,13 @@ export function batchNormTrainClosedForm(
  * kernels (../backends/native-batchnorm.ts), elsewhere with batchNormTrainClosedForm. Returns the
  * output (in the current tidy scope) and the biased batch moments (kept: the caller disposes them).
  */
-export function batchNormTrain(
-  x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
-): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): BatchNormTrainResult {
   const native = x.dtype === 'float32' ? nativeOpExecutor() : null;
   if (!native) return batchNormTrainClosedForm(x, gamma, beta, eps);
-  let moments!: { mean: tf.Tensor1D; variance: tf.Tensor1D };
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xIn, g, b] = args as tf.Tensor[];
-    const save = args[3] as tf.GradSaveFunc;
-    const { y, mean, variance, reserve } = nativeBatchNormForward(native, xIn as tf.Tensor4D, g, b, eps);
-    moments = { mean: tf.keep(mean), variance: tf.keep(variance) };
-    save([xIn, g, ...reserve]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, gs, ...reserved] = saved;
-        return nativeBatchNormGrad(native, dy, xs, gs, reserved, eps);
-      },
-    };
-  });
-  const y = f(x, gamma, beta) as tf.Tensor4D;
-  return { y, ...moments };
+  return customBatchNorm(x, gamma, beta, (xIn, g, b) => {
+    const { y, mean, variance, reserve } = nativeBatchNormForward(native, xIn, g, b, eps);
+    return { y, mean, variance, saved: [xIn, g, ...reserve] };
+  }, (dy, [xs, gs, ...reserve]) => nativeBatchNormGrad(native, dy, xs, gs, reserve, eps));
 }
 
 /** Normalise with fixed statistics (eval mode). Result in the current tidy scope. */
