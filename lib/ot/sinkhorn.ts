@@ -208,31 +208,29 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
   const logCols = () => { g = replace(g, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1))); };
   const logIterate = () => { if (exact === 'cols') { logRows(); logCols(); } else { logCols(); logRows(); } };
 
-  let window: { kernel: tf.Tensor3D; scalings: Scalings } | null = null;
+  let window: { kernel: tf.Tensor3D; scalings: KernelScalings } | null = null;
   let inWindow = 0;
-  /** True when the window's u, v are finite and within SAFE_LOG_SCALING (one read back). */
-  const windowSafe = (u: tf.Tensor, v: tf.Tensor): boolean => {
+  /** True when the open window's u, v are finite and within safeLogScaling (one read back). */
+  const windowSafe = (): boolean => {
+    if (!window) return false;
+    const { u, v } = window.scalings.state();
     const size = tf.tidy(() => tf.add(tf.max(tf.abs(tf.log(u))), tf.max(tf.abs(tf.log(v)))));
     const value = size.dataSync()[0];
     size.dispose();
     return value <= safeLogScaling; // false for NaN and Infinity
   };
-  /** End the window: absorb u, v into f, g, or redo its iterations in the log domain. */
-  const settle = () => {
+  /** End the window: absorb u, v into f, g when `safe`, else redo its iterations in the log domain. */
+  const settle = (safe: boolean) => {
     if (!window) return;
-    const { u, v } = (window.scalings as KernelScalings).state();
-    if (windowSafe(u, v)) {
+    if (safe) {
+      const { u, v } = window.scalings.state();
       f = replace(f, () => tf.add(f, tf.log(u)));
       g = replace(g, () => tf.add(g, tf.log(v)));
-      window.scalings.dispose();
-      window.kernel.dispose();
-      window = null;
-    } else {
-      window.scalings.dispose();
-      window.kernel.dispose();
-      window = null;
-      for (let i = 0; i < inWindow; i++) logIterate();
     }
+    window.scalings.dispose();
+    window.kernel.dispose();
+    window = null;
+    if (!safe) for (let i = 0; i < inWindow; i++) logIterate();
     inWindow = 0;
   };
   let done = 0;
@@ -252,14 +250,13 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
       window.scalings.iterate();
       inWindow += 1;
       // Absorb at multiples of ABSORB_EVERY, where the default check interval reads the plan.
-      if (done % ABSORB_EVERY === 0) settle();
+      if (done % ABSORB_EVERY === 0) settle(windowSafe());
     },
     normalizeExact: () => { if (exact === 'cols') logCols(); else logRows(); },
     plan: () => {
       if (window) {
-        const { u, v } = (window.scalings as KernelScalings).state();
-        if (windowSafe(u, v)) return window.scalings.plan();
-        settle();
+        if (windowSafe()) return window.scalings.plan();
+        settle(false);
       }
       return tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D;
     },
