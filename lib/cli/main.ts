@@ -89,13 +89,19 @@ async function startBackend(flags: { backend?: BackendName; threads?: number }):
   process.stderr.write(`alignmix: backend ${describeBackend(info)}\n`);
 }
 
-/** Stop training cleanly on Ctrl-C: the run keeps its last epoch's checkpoint and can be resumed. */
-function interruptSignal(): AbortSignal {
+/**
+ * Stop training cleanly on Ctrl-C (SIGINT), on SIGTERM (what `kill`, `scancel`, `scontrol requeue`
+ * and preemption send) and on SIGUSR1 (what a Slurm job asks for before its time limit, see
+ * lib/train/launch-slurm.ts): the run finishes its batch, checkpoints there and can be resumed.
+ */
+export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\nalignmix: interrupted; stopping after this batch (resume with --resume)\n');
-    controller.abort();
-  });
+  for (const name of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const) {
+    process.once(name, () => {
+      process.stderr.write(`\nalignmix: ${name}; stopping after this batch with a checkpoint (resume with --resume)\n`);
+      controller.abort();
+    });
+  }
   return controller.signal;
 }
 

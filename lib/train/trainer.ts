@@ -9,6 +9,12 @@
  * statistics, the momentum buffers, the step stream's state and the loader's position, so a run
  * stopped and resumed ends with the same weights as one that was not (test/train/trainer.test.ts).
  *
+ * Stopping: an aborted run (AbortSignal: Ctrl-C, or the SIGTERM / SIGUSR1 a scheduler sends before
+ * a time limit or on preemption) finishes the batch in hand and writes last.ckpt at that batch:
+ * the loader's position inside the epoch and the epoch's running sums (loss, images, modes,
+ * Sinkhorn errors, seconds) go with it, so a resume continues with the next batch and the epoch's
+ * record comes out as if it had never stopped. best.ckpt is only written at epoch ends.
+ *
  * Reported accuracies: the best validation epoch selects best.ckpt; the summary gives the test
  * accuracy at that epoch, the best test accuracy over training (what the authors' code reports)
  * and the median test accuracy over the last N epochs (a less optimistic figure).
@@ -89,7 +95,7 @@ export interface TrainOptions {
   runDir?: string;
   /** Continue from runDir/last.ckpt. Without it, a runDir that already holds a checkpoint is an error. */
   resume?: boolean;
-  /** Stop between batches when aborted (the last completed epoch's checkpoint stays). */
+  /** Stop after the current batch when aborted, with last.ckpt at that batch (resume continues there). */
   signal?: AbortSignal;
   callbacks?: TrainCallbacks;
 }
@@ -104,9 +110,21 @@ export interface TrainResult {
   model: AlignMixModel;
 }
 
+/** The running sums of an epoch stopped part-way (see PartialEpoch in a mid-epoch checkpoint). */
+interface EpochProgress {
+  lossSum: number;
+  images: number;
+  batches: number;
+  modeCounts: Partial<Record<MixMode, number>>;
+  rowErrors: number[];
+  seconds: number;
+}
+
 interface CheckpointMeta {
   format: 'alignmix-run';
   epochsDone: number;
+  /** Present when the checkpoint was written inside epoch epochsDone + 1 (an aborted run). */
+  partialEpoch?: EpochProgress;
   config: TrainConfig;
   history: EpochRecord[];
   stepRng: RngState;
@@ -226,6 +244,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let batchLogLines = 0;
+    let resumedProgress: EpochProgress | undefined;
 
     if (resumeFrom) {
       const { meta, tensors } = resumeFrom;
@@ -243,6 +262,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       history = meta.history;
       startEpoch = meta.epochsDone;
       batchLogLines = meta.batchLogLines;
+      resumedProgress = meta.partialEpoch;
     } else {
       const info = backendInfo();
       writeJsonAtomic(runFile(runDir, 'config'), {
@@ -260,19 +280,35 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     options.callbacks?.onStart?.({ runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch, trainSize: data.train.size });
     let trainSeconds = history.reduce((s, r) => s + r.seconds, 0);
 
+    /** last.ckpt (and best.ckpt when `best`) from the current state; `progress` marks a mid-epoch one. */
+    const checkpoint = (epochsDone: number, best: boolean, progress?: EpochProgress) => {
+      const meta: CheckpointMeta = {
+        format: 'alignmix-run', epochsDone, ...(progress ? { partialEpoch: progress } : {}), config, history,
+        stepRng: stepRng.getState(), loader: trainLoader.getState(), optimizerStep: optimizer.steps, batchLogLines,
+      };
+      const tensors: Record<string, tf.Tensor> = {};
+      for (const [k, t] of Object.entries(model.stateDict())) tensors[`model/${k}`] = t;
+      for (const [k, t] of Object.entries(optimizer.getState().buffers)) tensors[`momentum/${k}`] = t;
+      try {
+        saveCheckpoint(lastFile, tensors, meta);
+        if (best) saveCheckpoint(runFile(runDir, 'best'), tensors, meta);
+      } finally {
+        tf.dispose(Object.values(tensors));
+      }
+    };
+
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      if (options.signal?.aborted) return finish('aborted');
       const lr = groupLearningRates(baseLr, lrMultiplier(config.schedule, epoch));
-      const t0 = Date.now();
-      let lossSum = 0;
-      let images = 0;
-      let batchIndex = 0;
-      const modeCounts: Partial<Record<MixMode, number>> = {};
-      const rowErrors: number[] = [];
+      const resumed = resumedProgress;
+      resumedProgress = undefined;
+      const t0 = Date.now() - (resumed?.seconds ?? 0) * 1000;
+      let lossSum = resumed?.lossSum ?? 0;
+      let images = resumed?.images ?? 0;
+      let batchIndex = resumed?.batches ?? 0;
+      const modeCounts: Partial<Record<MixMode, number>> = { ...resumed?.modeCounts };
+      const rowErrors: number[] = [...(resumed?.rowErrors ?? [])];
       for await (const { x, y } of trainLoader) {
-        if (options.signal?.aborted) {
-          tf.dispose([x, y]);
-          break;
-        }
         let step: StepResult;
         try {
           step = trainStep(model, optimizer, x, y, schedule, settings, lr, stepRng);
@@ -301,9 +337,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         }
         options.callbacks?.onBatch?.({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
         batchIndex++;
-      }
-      if (options.signal?.aborted) {
-        return finish('aborted');
+        // After the epoch's last batch the epoch is finished normally (evaluated, checkpointed).
+        if (options.signal?.aborted && batchIndex < trainLoader.batchesPerEpoch) {
+          checkpoint(epoch, false, { lossSum, images, batches: batchIndex, modeCounts, rowErrors, seconds: (Date.now() - t0) / 1000 });
+          return finish('aborted');
+        }
       }
       const seconds = (Date.now() - t0) / 1000;
       const record: EpochRecord = {
@@ -320,22 +358,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       trainSeconds += seconds;
       history = [...history, record];
       const summary = summarize(config, history, trainSeconds);
-      const isBest = summary.bestValEpoch === record.epoch;
-      const meta: CheckpointMeta = {
-        format: 'alignmix-run', epochsDone: epoch + 1, config, history, stepRng: stepRng.getState(),
-        loader: trainLoader.getState(), optimizerStep: optimizer.steps, batchLogLines,
-      };
-      const state = model.stateDict();
-      const opt = optimizer.getState();
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, t] of Object.entries(state)) tensors[`model/${k}`] = t;
-      for (const [k, t] of Object.entries(opt.buffers)) tensors[`momentum/${k}`] = t;
-      try {
-        saveCheckpoint(lastFile, tensors, meta);
-        if (isBest) saveCheckpoint(runFile(runDir, 'best'), tensors, meta);
-      } finally {
-        tf.dispose(Object.values(tensors));
-      }
+      checkpoint(epoch + 1, summary.bestValEpoch === record.epoch);
       writeMetricsCsv(runDir, history, METRIC_COLUMNS);
       writeJsonAtomic(runFile(runDir, 'summary'), summary);
       options.callbacks?.onEpoch?.(record, summary);
