@@ -96,12 +96,16 @@ async function startBackend(flags: { backend?: BackendName; threads?: number }):
  */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  for (const name of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const) {
-    process.once(name, () => {
-      process.stderr.write(`\nalignmix: ${name}; stopping after this batch with a checkpoint (resume with --resume)\n`);
-      controller.abort();
-    });
-  }
+  const stop = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nalignmix: ${name}; stopping after this batch with a checkpoint (resume with --resume)\n`);
+    controller.abort();
+  };
+  // A second Ctrl-C ends the process at once (Node's default); SIGTERM / SIGUSR1 may arrive twice
+  // (from Slurm and from the job script that forwards them) and must not kill the checkpoint.
+  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGUSR1', stop);
   return controller.signal;
 }
 
