@@ -39,6 +39,7 @@ import { SGD, SgdState, groupLearningRates } from './optim';
 import { RUN_FILES, openBatchLog, runFile, writeJsonAtomic, writeMetricsCsv } from './run-dir';
 import { lrMultiplier } from './schedule';
 import { NonFiniteLossError, StepResult, StepSettings, checkModesForModel, manifoldLayers, trainStep } from './step';
+import { tensorboardCallbacks } from './tensorboard';
 
 export interface EpochRecord {
   epoch: number;
@@ -85,7 +86,11 @@ export interface BatchEvent {
 }
 
 export interface TrainCallbacks {
-  onStart?(info: { runDir: string; config: TrainConfig; model: AlignMixModel; startEpoch: number; batchesPerEpoch: number; trainSize: number }): void;
+  /** `batchesDone`: training batches already run (a resumed run's start); `valData`: the validation split. */
+  onStart?(info: {
+    runDir: string; config: TrainConfig; model: AlignMixModel; startEpoch: number; batchesPerEpoch: number; batchesDone: number;
+    trainSize: number; valData: Dataset;
+  }): void;
   onBatch?(event: BatchEvent): void;
   onEpoch?(record: EpochRecord, summary: RunSummary): void;
 }
@@ -98,6 +103,16 @@ export interface TrainOptions {
   /** Stop after the current batch when aborted, with last.ckpt at that batch (resume continues there). */
   signal?: AbortSignal;
   callbacks?: TrainCallbacks;
+}
+
+/** Every run logs to TensorBoard (./tensorboard) before the caller's callbacks see the event. */
+function withTensorboard(callbacks: TrainCallbacks = {}): Required<TrainCallbacks> {
+  const tb = tensorboardCallbacks();
+  return {
+    onStart: (info) => { tb.onStart?.(info); callbacks.onStart?.(info); },
+    onBatch: (event) => { tb.onBatch?.(event); callbacks.onBatch?.(event); },
+    onEpoch: (record, summary) => { tb.onEpoch?.(record, summary); callbacks.onEpoch?.(record, summary); },
+  };
 }
 
 export interface TrainResult {
@@ -277,7 +292,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       klWeight: config.klWeight, manifoldLayers: manifoldLayers(model),
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
-    options.callbacks?.onStart?.({ runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch, trainSize: data.train.size });
+    const callbacks = withTensorboard(options.callbacks);
+    callbacks.onStart({
+      runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch,
+      batchesDone: startEpoch * trainLoader.batchesPerEpoch + (resumedProgress?.batches ?? 0), trainSize: data.train.size, valData: data.val,
+    });
     let trainSeconds = history.reduce((s, r) => s + r.seconds, 0);
 
     /** last.ckpt (and best.ckpt when `best`) from the current state; `progress` marks a mid-epoch one. */
@@ -335,7 +354,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           });
           batchLogLines++;
         }
-        options.callbacks?.onBatch?.({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
+        callbacks.onBatch({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
         batchIndex++;
         // After the epoch's last batch the epoch is finished normally (evaluated, checkpointed).
         if (options.signal?.aborted && batchIndex < trainLoader.batchesPerEpoch) {
@@ -361,7 +380,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       checkpoint(epoch + 1, summary.bestValEpoch === record.epoch);
       writeMetricsCsv(runDir, history, METRIC_COLUMNS);
       writeJsonAtomic(runFile(runDir, 'summary'), summary);
-      options.callbacks?.onEpoch?.(record, summary);
+      callbacks.onEpoch(record, summary);
     }
     return finish('completed');
 
