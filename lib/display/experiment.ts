@@ -33,131 +33,22 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigOverrides, DatasetName, TrainConfig, protocolDescription, resolveConfig } from '../train/config';
+import { TrainConfig, resolveConfig } from '../train/config';
 import { methodSpec } from '../train/methods';
-import { RUN_FILES, runFile } from '../train/run-dir';
+import { ExperimentPlan, ExperimentSettings, mergeOverrides, planExperiment } from '../train/plan';
+import { readRunSummary } from '../train/run-dir';
 import { RunSummary, TrainOptions, TrainResult, train } from '../train/trainer';
 import { assertKnownKeys } from '../validate';
-import { HtmlDisplay, quickMode } from './kernel';
+import { HtmlDisplay } from './kernel';
 import { PlotlyFigure, showFigure } from './plotly';
 import { LiveCurves } from './progress';
 import { Rows, TableCell, showTable } from './table';
-import { batchLogFigure, batchLogSummary, configRows, interruptSignal, readBatchLog, trainingCurves } from './training';
+import { batchLogFigure, batchLogSummary, configRows, interruptSignal, trainingCurves } from './training';
+import { readBatchLog } from '../train/run-dir';
 
-/** Where each file-based dataset of a protocol is looked for under the data root, and what it must hold. */
-const DATASET_FOLDERS: Partial<Record<DatasetName, { folder: string; required: string[]; classes: number }>> = {
-  cifar10: { folder: 'cifar-10-batches-bin', required: ['data_batch_1.bin', 'test_batch.bin'], classes: 10 },
-  cifar100: { folder: 'cifar-100-binary', required: ['train.bin', 'test.bin'], classes: 100 },
-  tinyimagenet: { folder: 'tiny-imagenet-200', required: ['wnids.txt', 'train', 'val'], classes: 200 },
-  imagenet: { folder: 'imagenet', required: ['train', 'val'], classes: 1000 },
-};
-
-/**
- * The folder of a protocol's dataset under `root` (`root/<folder>` or `root` itself, whichever
- * holds the dataset's files), or null when absent. Datasets shipped with the library
- * (Fashion-MNIST, synthetic) need no folder: their protocols give `root` back.
- */
-export function findDatasetFolder(protocol: string, root: string): string | null {
-  const name = resolveConfig(protocol).data.name;
-  const spec = DATASET_FOLDERS[name];
-  if (!spec) return root;
-  const holds = (dir: string) => spec.required.every((entry) => fs.existsSync(path.join(dir, entry)));
-  return [path.join(root, spec.folder), root].find(holds) ?? null;
-}
-
-/** Sizes of a quick run: images per class come from a total, so 100- or 1000-class datasets stay small. */
-export interface QuickSize {
-  /** Training images in all (default 600), spread evenly over the classes (at least 2 each). */
-  trainImages: number;
-  /** Validation and test images in all (defaults 200 and 500), at least 1 per class. */
-  valImages: number;
-  testImages: number;
-  epochs: number;
-  batchSize: number;
-}
-
-export const QUICK_SIZE: QuickSize = { trainImages: 600, valImages: 200, testImages: 500, epochs: 3, batchSize: 32 };
-
-export interface ExperimentSettings {
-  /** The paper's protocol (resolveConfig preset), e.g. 'cifar10', 'tinyimagenet'. */
-  protocol: string;
-  method: string;
-  /** Force the quick (true) or full (false) setting; default quick when quickMode() or the dataset is absent. */
-  quick?: boolean;
-  /** Folder holding the datasets; default env ALIGNMIX_DATA, else ./data. */
-  dataRoot?: string;
-  /** Overrides of both settings (e.g. an ablation's Sinkhorn iterations, model.alignResolution). */
-  overrides?: ConfigOverrides;
-  /** Overrides of the full setting only (e.g. model.arch 'wrn16-8', fewer epochs). */
-  full?: ConfigOverrides;
-  /** Sizes of the quick setting (default QUICK_SIZE). */
-  quickSize?: Partial<QuickSize>;
-  /** Protocol of a quick run when the dataset is absent (default 'fashion-mnist'). */
-  fallback?: 'fashion-mnist' | 'synthetic';
-}
-
-export interface ExperimentPlan {
-  config: TrainConfig;
-  quick: boolean;
-  /** The protocol's dataset folder, or null when it is absent. */
-  datasetFolder: string | null;
-  /** One line for the notebook's output: what runs, on which data, and why. */
-  note: string;
-}
-
-/** Merge override objects section by section (later wins), as resolveConfig merges into a preset. */
-export function mergeOverrides(...layers: (ConfigOverrides | undefined)[]): ConfigOverrides {
-  const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer ?? {})) {
-      const isSection = value !== null && typeof value === 'object' && !Array.isArray(value);
-      out[key] = isSection ? { ...(out[key] as object | undefined), ...value } : value;
-    }
-  }
-  return out as ConfigOverrides;
-}
-
-/** The config of an experiment and why it is that one (module comment: quick or full). */
-export function planExperiment(settings: ExperimentSettings): ExperimentPlan {
-  const where = 'planExperiment';
-  assertKnownKeys(where, settings, ['protocol', 'method', 'quick', 'dataRoot', 'overrides', 'full', 'quickSize', 'fallback']);
-  assertKnownKeys(`${where}: quickSize`, settings.quickSize ?? {}, Object.keys(QUICK_SIZE));
-  const root = path.resolve(settings.dataRoot ?? process.env.ALIGNMIX_DATA ?? 'data');
-  const folder = findDatasetFolder(settings.protocol, root);
-  const paper = resolveConfig(settings.protocol);
-  const quick = settings.quick ?? (quickMode() || folder === null);
-  const method = { method: settings.method };
-  if (!quick) {
-    if (folder === null) {
-      throw new Error(`${where}: the full '${settings.protocol}' setting needs its dataset (${DATASET_FOLDERS[paper.data.name]?.folder}) under ${root}; set ALIGNMIX_DATA or dataRoot, or run quick`);
-    }
-    const config = resolveConfig(settings.protocol, mergeOverrides(method, { data: { root: folder } }, settings.overrides, settings.full));
-    return { config, quick, datasetFolder: folder, note: `FULL: ${protocolDescription(settings.protocol)}, ${settings.method}, data ${folder}` };
-  }
-  const size = { ...QUICK_SIZE, ...settings.quickSize };
-  const protocol = folder === null ? settings.fallback ?? 'fashion-mnist' : settings.protocol;
-  const classes = DATASET_FOLDERS[resolveConfig(protocol).data.name]?.classes ?? 10;
-  const perClass = (total: number, least: number) => Math.max(least, Math.round(total / classes));
-  const quickOverrides: ConfigOverrides = {
-    epochs: size.epochs,
-    batchSize: size.batchSize,
-    evalBatchSize: 250,
-    lastN: Math.min(paper.lastN, size.epochs),
-    model: { arch: 'small-cnn' },
-    data: {
-      ...(folder === null ? {} : { root: folder }),
-      trainPerClass: perClass(size.trainImages, 2), valPerClass: perClass(size.valImages, 1), testPerClass: perClass(size.testImages, 1),
-      workers: 0,
-    },
-  };
-  const config = resolveConfig(protocol, mergeOverrides(method, quickOverrides, settings.overrides));
-  const why = folder === null
-    ? `the ${paper.data.name} dataset is not under ${root} (set ALIGNMIX_DATA), so the embedded ${protocol} stands in`
-    : quickMode() ? 'ALIGNMIX_QUICK=1' : 'quick requested';
-  const note = `QUICK (${why}): ${settings.method} on ${config.data.name}, small CNN, ${config.data.trainPerClass} training images per class, `
-    + `${config.epochs} epochs; noise-level numbers, not the paper's protocol`;
-  return { config, quick, datasetFolder: folder, note };
-}
+// Planning lives in lib/train/plan.ts; re-exported for the notebooks that import it from here.
+export { ExperimentPlan, ExperimentSettings, QUICK_SIZE, QuickSize, findDatasetFolder, mergeOverrides, planExperiment } from '../train/plan';
+export { readRunSummary } from '../train/run-dir';
 
 /** Print the plan's note and show the settings in which its config differs from the paper's protocol. */
 export function showPlan(plan: ExperimentPlan, settings: ExperimentSettings): void {
@@ -255,13 +146,6 @@ export async function runSweep(configs: Record<string, TrainConfig>, options: Sw
     curves.finish();
   }
   return results;
-}
-
-/** The summary.json of a run directory (written after every epoch by train()). */
-export function readRunSummary(runDir: string): RunSummary {
-  const file = runFile(runDir, 'summary');
-  if (!fs.existsSync(file)) throw new Error(`readRunSummary: no ${RUN_FILES.summary} in ${runDir}: not a run directory, or no epoch finished yet`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as RunSummary;
 }
 
 /** One row per method: its mode schedule (mode:weight), decoder, latent form, Sinkhorn solver, description. */

@@ -31,49 +31,19 @@ import { AlignMixModel } from '../models/model';
 import { ModelOptions } from '../models/factory';
 import { Rng, RngState } from '../random';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { TrainConfig, validateConfig } from './config';
+import { TrainConfig, validateRunnable } from './config';
 import { loadTrainData } from './data';
 import { MethodSpec, methodSpec } from './methods';
 import { MixMode, ModeSchedule } from './modes';
 import { SGD, SgdState, groupLearningRates } from './optim';
-import { RUN_FILES, openBatchLog, runFile, writeJsonAtomic, writeMetricsCsv } from './run-dir';
+import {
+  EpochRecord, RUN_FILES, RunSummary, openBatchLog, readRunConfig, runFile, writeMetrics, writeRunConfig, writeRunSummary,
+} from './run-dir';
 import { lrMultiplier } from './schedule';
 import { NonFiniteLossError, StepResult, StepSettings, checkModesForModel, manifoldLayers, trainStep } from './step';
 import { tensorboardCallbacks } from './tensorboard';
 
-export interface EpochRecord {
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  valAccuracy: number;
-  testAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
-  /** Batches per mode this epoch, e.g. "input:12 feat:7". */
-  modes: string;
-  /** Mean Sinkhorn row-marginal error of the aligned batches (NaN if none). */
-  sinkhornRowError: number;
-}
-
-const METRIC_COLUMNS: (keyof EpochRecord)[] = [
-  'epoch', 'lr', 'trainLoss', 'valAccuracy', 'testAccuracy', 'seconds', 'imagesPerSecond', 'modes', 'sinkhornRowError',
-];
-
-export interface RunSummary {
-  protocol: string;
-  method: string;
-  seed: number;
-  epochs: number;
-  bestValAccuracy: number;
-  bestValEpoch: number;
-  testAccuracyAtBestVal: number;
-  bestTestAccuracy: number;
-  bestTestEpoch: number;
-  medianLastNTestAccuracy: number;
-  lastN: number;
-  finalTestAccuracy: number;
-  trainSeconds: number;
-}
+export type { EpochRecord, RunSummary } from './run-dir';
 
 export interface BatchEvent {
   epoch: number;
@@ -216,7 +186,7 @@ function packageVersion(): string {
 
 /** Train `config` (already resolved, see resolveConfig). */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
-  validateConfig(config);
+  validateRunnable(config);
   const runDir = path.resolve(options.runDir ?? defaultRunDir(config));
   const lastFile = runFile(runDir, 'last');
   let resumeFrom: ReturnType<typeof loadCheckpoint<CheckpointMeta>> | null = null;
@@ -280,7 +250,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       resumedProgress = meta.partialEpoch;
     } else {
       const info = backendInfo();
-      writeJsonAtomic(runFile(runDir, 'config'), {
+      writeRunConfig(runDir, {
         config, backend: { ...info, description: describeBackend(info) }, alignmix: packageVersion(),
         node: process.version, host: { cpus: os.cpus().length, platform: os.platform() }, started: new Date().toISOString(),
         model: { parameters: model.numParameters(), featureShape: model.featureShape, latentShape: model.latentShape },
@@ -334,7 +304,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         } catch (e) {
           if (e instanceof NonFiniteLossError) {
             const kept = history.length ? `the last good checkpoint is ${lastFile} (after epoch ${history.length})` : 'no epoch had completed, so there is no checkpoint';
-            throw new Error(`training stopped at epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.message}; ${kept}`);
+            throw new NonFiniteLossError(`training stopped at epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.message}; ${kept}`);
           }
           throw e;
         } finally {
@@ -378,14 +348,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       history = [...history, record];
       const summary = summarize(config, history, trainSeconds);
       checkpoint(epoch + 1, summary.bestValEpoch === record.epoch);
-      writeMetricsCsv(runDir, history, METRIC_COLUMNS);
-      writeJsonAtomic(runFile(runDir, 'summary'), summary);
+      writeMetrics(runDir, history);
+      writeRunSummary(runDir, summary);
       callbacks.onEpoch(record, summary);
     }
     return finish('completed');
 
     function finish(status: TrainResult['status']): TrainResult {
       const summary = history.length ? summarize(config, history, trainSeconds) : emptySummary(config);
+      // A process stopped between the last checkpoint and its summary leaves the summary one epoch behind.
+      if (history.length) writeRunSummary(runDir, summary);
       return { status, runDir, config, history, summary, model };
     }
   } catch (e) {
@@ -405,12 +377,8 @@ function emptySummary(config: TrainConfig): RunSummary {
   };
 }
 
-/** The config a run was started with (to resume it, or to rebuild its model for evaluation). */
-export function loadRunConfig(runDir: string): TrainConfig {
-  const file = runFile(runDir, 'config');
-  if (!fs.existsSync(file)) throw new Error(`no ${RUN_FILES.config} in ${runDir}: not an alignmix run directory`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')).config as TrainConfig;
-}
+/** The config a run was started with (readRunConfig, under the name the CLI and notebooks know). */
+export const loadRunConfig = readRunConfig;
 
 /**
  * The model of a run, with the weights of its best (default) or last checkpoint. The caller
