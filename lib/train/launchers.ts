@@ -4,6 +4,7 @@
  * resource flags); see the Launcher interface in ./sweep.ts.
  */
 import { localLauncher } from './launch-local';
+import { parseSlurmArgs, slurmLauncher } from './launch-slurm';
 import { Launcher } from './sweep';
 
 export interface LauncherSettings {
@@ -20,6 +21,7 @@ export const LAUNCHERS: Record<string, (settings: LauncherSettings) => Launcher>
     if (extraArgs.length) throw new Error(`the local launcher takes no extra arguments, got ${extraArgs.join(' ')}`);
     return localLauncher({ jobs, threads });
   },
+  slurm: ({ extraArgs }) => slurmLauncher(parseSlurmArgs(extraArgs)),
 };
 
 export function launcherNames(): string[] {
