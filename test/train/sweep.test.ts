@@ -82,9 +82,14 @@ describe('sweeps', function () {
     const root = tmp('sweep-local');
     const reference = path.join(root, 'one-job');
 
-    it('gives the same figures and weights with 2 jobs as with 1 (one thread per run either way)', async () => {
+    before(async () => {
+      // The uninterrupted reference: one worker at a time, one thread.
       createSweep(reference, SPEC);
       await runSweep(reference, localLauncher({ jobs: 1, threads: 1 }));
+    });
+    after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    it('gives the same figures and weights with 2 jobs as with 1 (one thread per run either way)', async () => {
       const parallel = path.join(root, 'two-jobs');
       createSweep(parallel, SPEC);
       const events: LaunchEvent[] = [];
@@ -100,16 +105,19 @@ describe('sweeps', function () {
       const { runs } = createSweep(dir, SPEC);
       const controller = new AbortController();
       const epochsDone = (i: number) => readMetrics(sweepRunDir(dir, runs[i])).length;
+      // Run 0's worker is killed outright after its first epoch; then run 1 gets Ctrl-C (SIGINT,
+      // through the launcher) once it has an epoch too.
+      let killed: () => void = () => undefined;
+      const run0Killed = new Promise<void>((resolve) => { killed = resolve; });
       const stops: Promise<void>[] = [];
       await runSweep(dir, localLauncher({ jobs: 2, threads: 2 }), {
         signal: controller.signal,
         onEvent: (e) => {
           if (e.kind !== 'started') return;
-          // Run 0's worker is killed outright after its first epoch; run 1 gets Ctrl-C (SIGINT) after its first epoch.
-          stops.push(waitFor(`an epoch of run ${e.index}`, () => epochsDone(e.index) >= 1).then(() => {
-            if (e.index === 0) process.kill(e.pid as number, 'SIGKILL');
-            else controller.abort();
-          }));
+          const firstEpoch = waitFor(`an epoch of run ${e.index}`, () => epochsDone(e.index) >= 1);
+          stops.push(e.index === 0
+            ? firstEpoch.then(() => { process.kill(e.pid as number, 'SIGKILL'); killed(); })
+            : Promise.all([firstEpoch, run0Killed]).then(() => controller.abort()));
         },
       });
       await Promise.all(stops);
@@ -126,7 +134,6 @@ describe('sweeps', function () {
       assert.deepEqual(sweepStatus(dir).map((r) => r.state), ['completed', 'completed']);
       assert.deepEqual(readRunStatus(sweepRunDir(dir, runs[1]))?.attempts, 2, 'the run was resumed, not restarted under a new name');
       assert.deepEqual(outcome(dir), outcome(reference));
-      fs.rmSync(root, { recursive: true, force: true });
     });
   });
 
