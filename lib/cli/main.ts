@@ -98,17 +98,24 @@ async function startBackend(flags: { backend?: BackendName; threads?: number }):
 }
 
 /**
- * Stop training cleanly on Ctrl-C (SIGINT), and on SIGTERM / SIGUSR1 (what schedulers send before
- * they end or requeue a job): the run keeps its last checkpoint and can be resumed. Repeated signals only repeat the request (a terminal's
- * Ctrl-C reaches a sweep's workers and the launcher, which forwards it too).
+ * Stop training cleanly on Ctrl-C (SIGINT), on SIGTERM (what `kill`, `scancel`, `scontrol requeue`
+ * and preemption send) and on SIGUSR1 (what a Slurm job asks for before its time limit, see
+ * lib/train/launch-slurm.ts): the run finishes its batch, checkpoints there and can be resumed.
+ * `how` tells the user how to resume. A local sweep's workers run in their own process group, so
+ * a terminal's Ctrl-C reaches them once, forwarded by the launcher.
  */
-function interruptSignal(how: string): AbortSignal {
+export function interruptSignal(how = 'resume with --resume'): AbortSignal {
   const controller = new AbortController();
-  const stop = (signal: NodeJS.Signals) => {
-    if (!controller.signal.aborted) process.stderr.write(`\nalignmix: ${signal}; stopping after this batch (${how})\n`);
+  const stop = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nalignmix: ${name}; stopping after this batch with a checkpoint (${how})\n`);
     controller.abort();
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const) process.on(signal, stop);
+  // A second Ctrl-C ends the process at once (Node's default); SIGTERM / SIGUSR1 may arrive twice
+  // (from Slurm and from the job script that forwards them) and must not kill the checkpoint.
+  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGUSR1', stop);
   return controller.signal;
 }
 

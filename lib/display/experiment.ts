@@ -2,49 +2,35 @@
  * The experiment flow shared by the training, ablation and evaluation notebooks, so that each
  * notebook only states its protocol, its settings and its story:
  *
- *   planExperiment   which data and which config: the protocol's dataset when its folder is
- *                    there, else the embedded Fashion-MNIST; a QUICK config (small CNN, a few
- *                    hundred images, a few epochs: seconds on 2 CPU cores) or the FULL protocol
+ *   planExperiment   (lib/train/plan.ts, re-exported here) which data and which config: quick or full
  *   showPlan         the plan's note and the settings in which it differs from the paper's protocol
  *   runExperiment    train() with live curves, the kernel's interrupt button wired to an
  *                    AbortSignal (the run stops between batches with its last checkpoint)
  *   showBatchLog     the run's per-batch log (modes, lambda, Sinkhorn) as a figure and a table
- *   compareWithPaper the baselines (trained here when quick, read from earlier runs when full)
- *                    and the main run, as a table and a figure beside the paper's column
- *   runSweep         several configs in turn (an ablation), one live figure of their test
- *                    accuracy, the summaries kept
+ *   compareWithPaper the baselines (a sweep trained here when quick, read from a sweep directory
+ *                    when full) and the main run, as a table and a figure beside the paper's column
+ *   runSweep         several configs as one sweep in the kernel (an ablation), one live figure of
+ *                    their test accuracy, the summaries kept (lib/display/sweep.ts)
  *   methodRows       what each named method mixes (modes and their weights, decoder, solver)
- *   readRunSummary   the summary of a finished run directory (e.g. a full run trained earlier)
+ *   readRunSummary   (lib/train/run-dir.ts, re-exported here) the summary of a run directory
  *   summaryRows      run summaries as a table, beside the paper's number for each row
  *   summaryFigure    the same as grouped bars: ours beside the paper
- *
- * Quick or full. Quick is the default when ALIGNMIX_QUICK=1 (quickMode(), set by
- * `npm run test:notebooks`) or when the protocol's dataset is absent; the notebook can force
- * either (`quick: true | false`). A quick run keeps the code path of the method (mode schedule,
- * Sinkhorn settings, alpha, the shape of the learning-rate schedule: see resolveConfig's milestone
- * scaling) and shrinks everything that costs time: the model becomes the small CNN (its last
- * feature map is 4x4, like PreActResNet18's on 32x32), the images are a few hundred (spread over
- * the classes), and there are a few epochs. On the protocol's own dataset it keeps the protocol's
- * optimiser; on the fallback it takes the fallback preset's (lr 0.05). Its accuracies are
- * noise-level: they show that the pipeline works, not which method is better.
  *
  * Paper numbers: PAPER_TABLE1 holds the main paper's Table 1 (top-1 error, %), the table the
  * training notebooks compare with; ablation notebooks copy their own tables.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { TrainConfig, resolveConfig } from '../train/config';
 import { methodSpec } from '../train/methods';
 import { ExperimentPlan, ExperimentSettings, mergeOverrides, planExperiment } from '../train/plan';
-import { readRunSummary } from '../train/run-dir';
+import { readBatchLog } from '../train/run-dir';
+import { readSweep, sweepStatus } from '../train/sweep';
 import { RunSummary, TrainOptions, TrainResult, train } from '../train/trainer';
 import { assertKnownKeys } from '../validate';
 import { HtmlDisplay } from './kernel';
 import { PlotlyFigure, showFigure } from './plotly';
-import { LiveCurves } from './progress';
+import { runSweepInKernel } from './sweep';
 import { Rows, TableCell, showTable } from './table';
 import { batchLogFigure, batchLogSummary, configRows, interruptSignal, trainingCurves } from './training';
-import { readBatchLog } from '../train/run-dir';
 
 // Planning lives in lib/train/plan.ts; re-exported for the notebooks that import it from here.
 export { ExperimentPlan, ExperimentSettings, QUICK_SIZE, QuickSize, findDatasetFolder, mergeOverrides, planExperiment } from '../train/plan';
@@ -101,7 +87,7 @@ export async function runExperiment(config: TrainConfig, options: RunExperimentO
 }
 
 export interface SweepOptions {
-  /** Folder of the runs: each config trains in `<runRoot>/<name>` (default: train()'s default folders). */
+  /** The sweep directory: each config trains in `<runRoot>/runs/<name>-s<seed>` (default runs/sweep-<hash>). */
   runRoot?: string;
   title?: string;
   display?: HtmlDisplay | null;
@@ -116,34 +102,24 @@ export interface SweepResult {
 }
 
 /**
- * Train each named config in turn, drawing every run's test accuracy per epoch in one live figure.
- * Models are disposed after each run (their checkpoints stay in the run directories). An interrupt
- * stops the sweep after the run it hits.
+ * Train each named config as one sweep in this kernel (runSweepInKernel: one live figure of their
+ * test accuracy, completed runs kept and skipped when the cell runs again). Returns the runs that
+ * have a summary, in order, up to the first that did not complete (an interrupt stops the sweep
+ * there); a run that failed throws its error and log.
  */
 export async function runSweep(configs: Record<string, TrainConfig>, options: SweepOptions = {}): Promise<SweepResult[]> {
   assertKnownKeys('runSweep', options, ['runRoot', 'title', 'display']);
-  const names = Object.keys(configs);
-  const metric = (name: string) => `${name}: test accuracy`;
-  const curves = new LiveCurves({
-    title: options.title, xTitle: 'epoch', display: options.display,
-    panels: [{ title: 'test accuracy', metrics: names.map(metric) }],
-  });
-  const interrupt = interruptSignal();
+  const first = Object.values(configs)[0];
+  if (!first) throw new Error('runSweep: configs is empty');
+  const { runs, dir } = await runSweepInKernel({ protocol: first.protocol, configs }, { dir: options.runRoot, title: options.title, display: options.display });
+  const { runs: planned } = readSweep(dir);
+  const failed = runs.find((r) => r.state === 'failed' || r.state === 'lost');
+  if (failed) throw new Error(`runSweep: run '${failed.variant}' ${failed.state}: ${failed.error ?? ''} (log ${failed.logFile})`);
   const results: SweepResult[] = [];
-  try {
-    for (const name of names) {
-      const r = await train(configs[name], {
-        runDir: options.runRoot === undefined ? undefined : path.join(options.runRoot, name.replace(/[^\w.-]+/g, '_')),
-        signal: interrupt.signal,
-        callbacks: { onEpoch: (record) => void curves.update(record.epoch, { [metric(name)]: record.testAccuracy }) },
-      });
-      r.model.dispose();
-      results.push({ name, config: r.config, summary: r.summary, status: r.status, runDir: r.runDir });
-      if (r.status === 'aborted') break;
-    }
-  } finally {
-    interrupt.release();
-    curves.finish();
+  for (const r of runs) {
+    if (!r.summary) break;
+    results.push({ name: r.variant, config: planned[r.index].config, summary: r.summary, status: r.state === 'completed' ? 'completed' : 'aborted', runDir: r.runDir });
+    if (r.state !== 'completed') break;
   }
   return results;
 }
@@ -169,32 +145,38 @@ export interface PaperComparison {
   /** The main run's plan and result. */
   plan: ExperimentPlan;
   result: Pick<TrainResult, 'summary' | 'config'>;
-  /** Methods trained here beside the main run in the quick setting. */
+  /** Methods trained here beside the main run in the quick setting (one sweep, resumed when run again). */
   baselines: string[];
   /**
-   * Full setting: method -> run directory of an earlier run (training the baselines here would
-   * cost as much as the main run each).
+   * Full setting: the directory of a sweep of the baselines trained elsewhere (e.g. submitted to
+   * Slurm with runSweepInKernel); its completed runs are the rows, one per seed.
    */
-  baselineRuns?: Record<string, string>;
+  baselineSweep?: string;
   paper?: PaperColumn;
 }
 
 /**
  * The main run beside its baselines and the paper's column: quick plans train the baselines here
- * (one runSweep), full plans read `baselineRuns`. Shows summaryRows and summaryFigure; returns the
- * rows' runs.
+ * (one sweep, in runs/sweep-<hash>), full plans read the completed runs of `baselineSweep`. Shows
+ * summaryRows and summaryFigure; returns the rows' runs.
  */
 export async function compareWithPaper(c: PaperComparison): Promise<{ name: string; summary: RunSummary }[]> {
-  assertKnownKeys('compareWithPaper', c, ['settings', 'plan', 'result', 'baselines', 'baselineRuns', 'paper']);
+  assertKnownKeys('compareWithPaper', c, ['settings', 'plan', 'result', 'baselines', 'baselineSweep', 'paper']);
   const setting = c.plan.quick ? 'QUICK (noise-level)' : 'FULL';
-  const baselines = c.plan.quick
-    ? await runSweep(
-      Object.fromEntries(c.baselines.map((method) => [method, planExperiment({ ...c.settings, method, quick: true }).config])),
-      { title: 'baselines: test accuracy per epoch' })
-    : Object.entries(c.baselineRuns ?? {}).map(([name, dir]) => ({ name, summary: readRunSummary(dir) }));
+  let baselines: { name: string; summary: RunSummary }[] = [];
+  if (c.plan.quick) {
+    const configs = Object.fromEntries(c.baselines.map((method) => [method, planExperiment({ ...c.settings, method, quick: true }).config]));
+    baselines = (await runSweepInKernel({ protocol: c.plan.config.protocol, configs }, { title: 'baselines: test accuracy per epoch' })).runs
+      .filter((r) => r.state === 'completed' && r.summary).map((r) => ({ name: r.variant, summary: r.summary as RunSummary }));
+  } else if (c.baselineSweep) {
+    const done = sweepStatus(c.baselineSweep).filter((r) => r.state === 'completed' && r.summary);
+    const seeds = new Set(done.map((r) => r.seed));
+    baselines = done.map((r) => ({ name: seeds.size > 1 ? `${r.variant} s${r.seed}` : r.variant, summary: r.summary as RunSummary }));
+  }
   const runs = [...baselines, { name: c.result.config.method, summary: c.result.summary }];
-  showTable(summaryRows(runs, { paper: c.paper }), { caption: `${setting} runs${c.paper ? ` beside ${c.paper.reference}` : ''}`, digits: 2 });
-  showFigure(summaryFigure(runs, { paper: c.paper, title: `ours (${setting.toLowerCase()}) and the paper's` }));
+  const paperKey = (name: string) => name.replace(/ s\d+$/, '');
+  showTable(summaryRows(runs, { paper: c.paper, paperKey }), { caption: `${setting} runs${c.paper ? ` beside ${c.paper.reference}` : ''}`, digits: 2 });
+  showFigure(summaryFigure(runs, { paper: c.paper, paperKey, title: `ours (${setting.toLowerCase()}) and the paper's` }));
   return runs;
 }
 

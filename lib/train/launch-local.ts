@@ -12,9 +12,11 @@
  * start-up. The same worker function runs either way.
  *
  * Stopping. The launch signal (Ctrl-C in the CLI, the kernel's interrupt in a notebook) starts
- * no further run and sends SIGINT to the running workers, which stop between batches and record
- * 'cancelled': every run is resumable, and runs stopped mid-epoch resume exactly from their last
- * checkpoint (the trainer redoes the interrupted epoch from the saved loader and RNG state).
+ * no further run and sends SIGINT to the running workers, which finish their batch, checkpoint
+ * there and record 'cancelled': every run is resumable, mid-epoch too (the trainer saves the
+ * loader position and the epoch's running sums). Workers run in their own process group, so a
+ * terminal's Ctrl-C reaches them once, through the launcher (a second SIGINT would end a worker
+ * at once, see interruptSignal in lib/cli/main.ts).
  *
  * Figures do not depend on `jobs` as long as each run gets the same number of threads (TF's
  * reductions may depend on the thread count): test/train/sweep.test.ts compares 1 and 2 jobs.
@@ -80,7 +82,7 @@ async function runWorkers(dir: string, indices: readonly number[], jobs: number,
     const index = queue.shift();
     if (index === undefined || launch.signal?.aborted) return null;
     const run = runs[index];
-    const child = spawn(process.execPath, [CLI_ENTRY, 'sweep', 'worker', dir, '--index', String(index)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_ENTRY, 'sweep', 'worker', dir, '--index', String(index)], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     running.add(child);
     launch.onEvent?.({ kind: 'started', index, id: run.id, pid: child.pid });
     let stderr = '';

@@ -326,8 +326,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         }
         callbacks.onBatch({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
         batchIndex++;
-        // Let signal handlers run: with in-thread data loading the loop only awaits microtasks,
-        // so a SIGTERM / Ctrl-C listener would otherwise not fire until the run has ended.
+        // The loader's batches resolve as microtasks, which never give signal handlers (Ctrl-C,
+        // SIGTERM) a turn: yield to the event loop once per batch so an abort can arrive.
         if (options.signal) await new Promise((resolve) => setImmediate(resolve));
         // After the epoch's last batch the epoch is finished normally (evaluated, checkpointed).
         if (options.signal?.aborted && batchIndex < trainLoader.batchesPerEpoch) {
