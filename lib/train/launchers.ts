@@ -4,7 +4,8 @@
  * resource flags); see the Launcher interface in ./sweep.ts.
  */
 import { localLauncher } from './launch-local';
-import { parseSlurmArgs, slurmLauncher } from './launch-slurm';
+import { slurmLauncher } from './launch-slurm';
+import { parseSlurmArgs } from './slurm-options';
 import { Launcher } from './sweep';
 
 export interface LauncherSettings {
@@ -26,6 +27,18 @@ export const LAUNCHERS: Record<string, (settings: LauncherSettings) => Launcher>
 
 export function launcherNames(): string[] {
   return Object.keys(LAUNCHERS);
+}
+
+/**
+ * What the launchers that can tell (Slurm: squeue / scontrol) say of the sweep's unfinished runs,
+ * by run index; empty for a sweep only ever run locally.
+ */
+export async function launcherNotes(dir: string): Promise<Map<number, string>> {
+  const notes = new Map<number, string>();
+  for (const make of Object.values(LAUNCHERS)) {
+    for (const [index, note] of (await make({ extraArgs: [] }).describe?.(dir)) ?? []) notes.set(index, note);
+  }
+  return notes;
 }
 
 /** The launcher called `name` (error listing the known ones). */

@@ -6,11 +6,11 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
 import { localLauncher } from '../../lib/train/launch-local';
-import {
-  arraySpec, checkSlurmOptions, describeSlurmRuns, parseScontrol, parseSlurmArgs, parseSqueue, sbatchArguments, slurmLauncher, taskNote,
-} from '../../lib/train/launch-slurm';
+import { describeSlurmRuns, parseScontrol, parseSqueue, slurmLauncher, taskNote } from '../../lib/train/launch-slurm';
+import { launcherNotes } from '../../lib/train/launchers';
+import { arraySpec, checkSlurmOptions, parseSlurmArgs, sbatchArguments } from '../../lib/train/slurm-options';
 import { readBatchLog, readRunStatus } from '../../lib/train/run-dir';
-import { SweepResults, SweepSpec, collectSweep, createSweep, readSweep, runSweep, sweepRunDir, sweepStatus } from '../../lib/train/sweep';
+import { SweepResults, SweepSpec, collectSweep, createSweep, planSweep, readSweep, runSweep, sweepRunDir, sweepStatus } from '../../lib/train/sweep';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `alignmix-${name}-`));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +43,7 @@ describe('slurm launcher: arguments and Slurm output', () => {
     assert.throws(() => parseSlurmArgs(['--gpus=two']), /gpus must be an integer/);
     assert.throws(() => parseSlurmArgs(['--time']), /--time needs a value/);
     assert.throws(() => checkSlurmOptions('sweep.json: slurm', { partitions: 'x' }), /unknown option 'partitions'/);
+    assert.throws(() => planSweep({ protocol: 'synthetic', slurm: { time: 4 } } as unknown as SweepSpec), /sweep spec: slurm: time must be a non-empty string/);
   });
 
   it("reads task states from squeue -r and scontrol show job -o (Slurm 22.05's formats)", () => {
@@ -136,12 +137,17 @@ describe('slurm launcher on a running cluster', function () {
 
   it('reports a task cancelled before it ran as failed, with its log path', async () => {
     const dir = tmp('sweep-cancel');
-    createSweep(dir, { ...spec, seeds: [0] });
-    const report = await slurmLauncher({ sbatchArgs: ['--begin=now+600'] }).submit(dir, [0]);
+    // The spec's slurm section reaches sbatch: the task may not start for 10 minutes.
+    createSweep(dir, { ...spec, seeds: [0], slurm: { sbatchArgs: ['--begin=now+600'] } });
+    const report = await slurmLauncher().submit(dir, [0]);
     const jobId = /Slurm job array (\d+)/.exec(report.note ?? '')?.[1] as string;
-    assert.match((await describeSlurmRuns(dir)).get(0) ?? '', new RegExp(`^queued \\(Slurm job ${jobId}_0, BeginTime\\)`));
+    // Once the scheduler has looked at it, the task waits for its begin time.
+    for (const t0 = Date.now(); !/BeginTime/.test((await describeSlurmRuns(dir)).get(0) ?? ''); await sleep(200)) {
+      if (Date.now() - t0 > 60000) assert.fail(`task ${jobId}_0 never waited for its begin time: ${(await describeSlurmRuns(dir)).get(0)}`);
+    }
+    assert.equal((await describeSlurmRuns(dir)).get(0), `queued (Slurm job ${jobId}_0, BeginTime)`);
     slurm('scancel', jobId);
     const log = path.join(sweepRunDir(dir, readSweep(dir).runs[0]), 'slurm.log');
-    assert.equal((await describeSlurmRuns(dir)).get(0), `failed: Slurm job ${jobId}_0 CANCELLED, exit 0:0, BeginTime; log ${log}`);
+    assert.equal((await launcherNotes(dir)).get(0), `failed: Slurm job ${jobId}_0 CANCELLED, exit 0:0, BeginTime; log ${log}`);
   });
 });
