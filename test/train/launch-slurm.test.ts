@@ -76,10 +76,11 @@ describe('slurm launcher on a running cluster', function () {
   } as SweepSpec;
 
   it('runs a sweep as a job array; tasks requeued by scontrol (TERM) and before a time limit (USR1) resume exactly: collect matches the local launcher', async () => {
-    // The reference: the local launcher, one compute thread per run as on Slurm (--cpus-per-task=1).
+    // The reference: the local launcher, one compute thread per run as on Slurm (--cpus-per-task=1),
+    // running while the Slurm tasks wait in the queue.
     const localDir = tmp('sweep-local');
     createSweep(localDir, spec);
-    await runSweep(localDir, localLauncher({ jobs: 2, threads: 2 }));
+    const reference = runSweep(localDir, localLauncher({ jobs: 2, threads: 2 }));
 
     const dir = tmp('sweep-slurm');
     createSweep(dir, spec);
@@ -107,6 +108,7 @@ describe('slurm launcher on a running cluster', function () {
     slurm('scancel', '--batch', '--signal=USR1', `${jobId}_2`);
     await waitFor('run 2 to checkpoint', () => readRunStatus(runDir(2))?.state === 'cancelled', 60);
     await waitFor('all runs to complete', () => sweepStatus(dir).every((r) => r.state === 'completed'), 240);
+    await reference;
 
     for (const i of [1, 2]) {
       const status = readRunStatus(runDir(i));
