@@ -12,6 +12,7 @@
  *       or "variants": { "no mixup": { "method": "baseline" }, ... },         named overrides
  *       or "configs": { "name": <resolved TrainConfig>, ... },               configs as they are
  *     "seeds": [0, 1, 2]                                 every variant once per seed
+ *     "slurm": { "partition": "gpu", "time": "4:00:00" } Slurm launcher options (./slurm-options.ts)
  *   }
  *
  * Run i's config is resolveConfig(protocol, overrides ⊕ variant ⊕ {seed}) (section by section,
