@@ -7,8 +7,8 @@
  *   runExperiment    train() with live curves, the kernel's interrupt button wired to an
  *                    AbortSignal (the run stops between batches with its last checkpoint)
  *   showBatchLog     the run's per-batch log (modes, lambda, Sinkhorn) as a figure and a table
- *   compareWithPaper the baselines (a sweep trained here when quick, read from a sweep directory
- *                    when full) and the main run, as a table and a figure beside the paper's column
+ *   compareWithPaper the main run beside the completed runs of a baseline sweep (runSweepInKernel)
+ *                    and the paper's column, as a table and a figure
  *   runSweep         several configs as one sweep in the kernel (an ablation), one live figure of
  *                    their test accuracy, the summaries kept (lib/display/sweep.ts)
  *   methodRows       what each named method mixes (modes and their weights, decoder, solver)
@@ -21,7 +21,7 @@
  */
 import { TrainConfig, resolveConfig } from '../train/config';
 import { methodSpec } from '../train/methods';
-import { ExperimentPlan, ExperimentSettings, mergeOverrides, planExperiment } from '../train/plan';
+import { ExperimentPlan, ExperimentSettings, mergeOverrides } from '../train/plan';
 import { readBatchLog } from '../train/run-dir';
 import { readSweep, sweepStatus } from '../train/sweep';
 import { RunSummary, TrainOptions, TrainResult, train } from '../train/trainer';
@@ -140,39 +140,28 @@ export function methodRows(methods: readonly string[]): Rows {
 }
 
 export interface PaperComparison {
-  /** Settings of the main run; the baselines reuse them with their own method. */
-  settings: ExperimentSettings;
   /** The main run's plan and result. */
   plan: ExperimentPlan;
   result: Pick<TrainResult, 'summary' | 'config'>;
-  /** Methods trained here beside the main run in the quick setting (one sweep, resumed when run again). */
-  baselines: string[];
   /**
-   * Full setting: the directory of a sweep of the baselines trained elsewhere (e.g. submitted to
-   * Slurm with runSweepInKernel); its completed runs are the rows, one per seed.
+   * The directory of a sweep of the baselines (runSweepInKernel: trained in the kernel when
+   * quick, or submitted to a cluster); its completed runs are the rows, one per seed.
    */
-  baselineSweep?: string;
+  baselineSweep: string;
   paper?: PaperColumn;
 }
 
 /**
- * The main run beside its baselines and the paper's column: quick plans train the baselines here
- * (one sweep, in runs/sweep-<hash>), full plans read the completed runs of `baselineSweep`. Shows
- * summaryRows and summaryFigure; returns the rows' runs.
+ * The main run beside the completed runs of a baseline sweep and the paper's column, as
+ * summaryRows and summaryFigure; returns the rows' runs. Runs of the sweep that did not complete
+ * are left out (sweepStatus shows them).
  */
-export async function compareWithPaper(c: PaperComparison): Promise<{ name: string; summary: RunSummary }[]> {
-  assertKnownKeys('compareWithPaper', c, ['settings', 'plan', 'result', 'baselines', 'baselineSweep', 'paper']);
+export function compareWithPaper(c: PaperComparison): { name: string; summary: RunSummary }[] {
+  assertKnownKeys('compareWithPaper', c, ['plan', 'result', 'baselineSweep', 'paper']);
   const setting = c.plan.quick ? 'QUICK (noise-level)' : 'FULL';
-  let baselines: { name: string; summary: RunSummary }[] = [];
-  if (c.plan.quick) {
-    const configs = Object.fromEntries(c.baselines.map((method) => [method, planExperiment({ ...c.settings, method, quick: true }).config]));
-    baselines = (await runSweepInKernel({ protocol: c.plan.config.protocol, configs }, { title: 'baselines: test accuracy per epoch' })).runs
-      .filter((r) => r.state === 'completed' && r.summary).map((r) => ({ name: r.variant, summary: r.summary as RunSummary }));
-  } else if (c.baselineSweep) {
-    const done = sweepStatus(c.baselineSweep).filter((r) => r.state === 'completed' && r.summary);
-    const seeds = new Set(done.map((r) => r.seed));
-    baselines = done.map((r) => ({ name: seeds.size > 1 ? `${r.variant} s${r.seed}` : r.variant, summary: r.summary as RunSummary }));
-  }
+  const done = sweepStatus(c.baselineSweep).filter((r) => r.state === 'completed' && r.summary);
+  const seeds = new Set(done.map((r) => r.seed));
+  const baselines = done.map((r) => ({ name: seeds.size > 1 ? `${r.variant} s${r.seed}` : r.variant, summary: r.summary as RunSummary }));
   const runs = [...baselines, { name: c.result.config.method, summary: c.result.summary }];
   const paperKey = (name: string) => name.replace(/ s\d+$/, '');
   showTable(summaryRows(runs, { paper: c.paper, paperKey }), { caption: `${setting} runs${c.paper ? ` beside ${c.paper.reference}` : ''}`, digits: 2 });

@@ -4,11 +4,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
+import { resolveConfig } from '../../lib/train/config';
 import { localLauncher } from '../../lib/train/launch-local';
 import { readMetrics, readRunStatus, runFile, writeRunStatus } from '../../lib/train/run-dir';
 import {
   LaunchEvent, SweepSpec, collectSweep, createSweep, meanStd, planSweep, readSweep, runSweep, sweepRunDir, sweepStatus,
 } from '../../lib/train/sweep';
+import { train } from '../../lib/train/trainer';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `alignmix-${prefix}-`));
 
@@ -66,6 +68,15 @@ describe('sweeps', function () {
       rejects({ protocol: 'cifar10', overrides: { data: { root: empty } } }, /sweep run 0 \(base\): config\.data\.root: dataset 'cifar10' is not under/);
       rejects({ protocol: 'cifar10' }, /sweep run 0 \(base\): config\.data\.root: dataset 'cifar10' needs data\.root/);
       rejects({ protocol: 'cub', overrides: { data: { root: empty } } }, /sweep run 0 \(base\): config\.data\.name: training on 'cub'/);
+    });
+
+    it('train() checks the same before it creates the run directory', async () => {
+      const runDir = path.join(tmp('train-invalid'), 'run');
+      await assert.rejects(train(resolveConfig('cub', { data: { root: tmp('no-cub') } }), { runDir }), /config\.data\.name: training on 'cub'/);
+      await assert.rejects(train(resolveConfig('cifar100', { data: { root: tmp('no-cifar') } }), { runDir }), /config\.data\.root: dataset 'cifar100' is not under/);
+      assert.throws(() => resolveConfig('synthetic', { sinkhorn: { eps: -1 } }), /config\.sinkhorn: eps must be a finite number > 0, got -1/);
+      assert.throws(() => resolveConfig('synthetic', { sinkhorn: { tolerance: 1 } as never }), /config\.sinkhorn: unknown option 'tolerance'/);
+      assert.ok(!fs.existsSync(runDir), 'no run directory was written');
     });
 
     it('orders runs seed by seed and names them <variant>-s<seed>', () => {
