@@ -56,7 +56,11 @@ export interface DataConfig {
 
 export interface ModelConfig {
   arch: Arch;
-  /** Second-stage encoder e; default from the method: 'conv' for a tensor latent, 'fc' with a decoder, else 'gap'. */
+  /**
+   * Second-stage encoder e (the arm). The method decides it (lib/train/methods.ts, name suffix
+   * -gap | -fc | -flat); resolveConfig writes it here so config.json shows it, and a different
+   * value is an error.
+   */
   embedding?: EmbeddingKind;
   latentDim?: number;
   alignResolution: AlignResolution;
@@ -225,6 +229,7 @@ export function resolveConfig(protocol: string, overrides: ConfigOverrides = {})
     cfg.schedule = { ...cfg.schedule, milestones: scaleMilestones(base.schedule.milestones, base.epochs, cfg.epochs) };
   }
   const spec = methodSpec(cfg.method);
+  cfg.model = { ...cfg.model, embedding: cfg.model.embedding ?? spec.embedding };
   if (spec.sinkhorn === 'reference' && overrides.sinkhorn?.solver === undefined) {
     cfg.sinkhorn = { solver: 'reference' };
   }
@@ -235,7 +240,10 @@ export function resolveConfig(protocol: string, overrides: ConfigOverrides = {})
 export function validateConfig(c: TrainConfig): void {
   const w = 'config';
   assertKnownKeys(w, c, TOP_KEYS);
-  methodSpec(c.method);
+  const spec = methodSpec(c.method);
+  if (c.model.embedding !== undefined && c.model.embedding !== spec.embedding) {
+    throw new Error(`${w}.model.embedding is '${c.model.embedding}' but method '${c.method}' trains with e = '${spec.embedding}'; name the arm in the method instead (e.g. '${c.method.replace(/-(gap|fc|flat)$/, '')}-${c.model.embedding}')`);
+  }
   if (c.modes) validateModeSchedule(c.modes);
   assertInt(w, 'seed', c.seed, 0);
   assertOneOf(`${w}.data`, 'name', c.data.name, DATASET_NAMES);

@@ -11,12 +11,15 @@
  * with Lc the cross-entropy against soft targets and Lr the squared Euclidean distance, averaged
  * over pixels (MSE) so that its scale does not depend on the image size. The transport plan is
  * detached (lib/ot/detach.ts), so gradients reach E through A and A' but never through P*.
+ * The random-plan controls (methods alignmixup-random-*) replace P* by a plan drawn from the step's
+ * stream (lib/mix/random-plan.ts), equally constant.
  *
  * A' is E(x') = E(x)[pi]: one encoder pass serves both sides of the pair, as in the authors' code.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
-import { AlignOptions } from '../mix/align';
+import { AlignDirection, AlignOptions, FeatureTensor } from '../mix/align';
+import { RandomPlanKind, mixWithRandomPlan } from '../mix/random-plan';
 import { SinkhornDiagnostics } from '../ot/diagnostics';
 import { AlignMixModel } from '../models/model';
 import { klDivergence, reparameterize } from '../models/vae';
@@ -35,6 +38,8 @@ export interface StepSettings {
   klWeight: number;
   /** Layers k (h_k, 0 = input) among which manifold mixup draws; default manifoldLayers(model). */
   manifoldLayers?: number[];
+  /** Plan of the aligned modes: Sinkhorn's (default) or a random control drawn from the step's stream. */
+  plan?: 'sinkhorn' | RandomPlanKind;
 }
 
 /** The random choices of one batch, drawn before any tensor work (and logged). */
@@ -125,9 +130,11 @@ export function batchLoss(
   const { mode, lambda, perm } = choices;
   const yOwn = softTargets(y, k);
   const yMix = (weight: number | number[]) => mix(yOwn, gatherPartners(yOwn, perm), weight);
-  const alignOptions = (direction: 'aToB' | 'bToA'): AlignOptions => ({
-    direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: false },
-  });
+  const alignedMix = <T extends FeatureTensor>(a: T, b: T, direction: AlignDirection) => {
+    const options: AlignOptions = { direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: false } };
+    const planSource = settings.plan ?? 'sinkhorn';
+    return planSource === 'sinkhorn' ? mixAlignedFeatures(a, b, lambda, options) : mixWithRandomPlan(a, b, lambda, planSource, rng, options);
+  };
   let logits: tf.Tensor2D;
   let targets: tf.Tensor2D = yOwn;
   let targetWeight = lambda;
@@ -188,7 +195,7 @@ export function batchLoss(
       if (mode === 'featPlain') {
         mixed = mix(a, aPartner, lambda);
       } else {
-        const r = mixAlignedFeatures(a, aPartner, lambda, alignOptions(mode === 'feat' ? 'aToB' : 'bToA'));
+        const r = alignedMix(a, aPartner, mode === 'feat' ? 'aToB' : 'bToA');
         mixed = r.mixed;
         sinkhornDiag = r.diagnostics;
       }
@@ -200,7 +207,7 @@ export function batchLoss(
     case 'latentAlignedPrime': {
       // Z = e(A) is a [B, 2, 2, c] tensor; for a VAE the aligned quantity is the sample.
       const z = latentOf(model, model.features(x, 'train'), rng).z as tf.Tensor4D;
-      const r = mixAlignedFeatures(z, gatherPartners(z, perm), lambda, alignOptions(mode === 'latentAligned' ? 'aToB' : 'bToA'));
+      const r = alignedMix(z, gatherPartners(z, perm), mode === 'latentAligned' ? 'aToB' : 'bToA');
       sinkhornDiag = r.diagnostics;
       logits = model.classify(r.mixed);
       targets = yMix(lambda);

@@ -115,14 +115,13 @@ interface CheckpointMeta {
   batchLogLines: number;
 }
 
-/** Model options for a config: the method decides the decoder and the latent form. */
+/** Model options for a config: the method decides e, the decoder and the latent form (validateConfig checks model.embedding against it). */
 export function modelOptionsFor(config: TrainConfig, data: Dataset, spec: MethodSpec = methodSpec(config.method)): ModelOptions {
-  const embedding = config.model.embedding ?? (spec.latent === 'tensor' ? 'conv' : spec.decoder !== 'none' ? 'fc' : 'gap');
   const o: ModelOptions = {
     arch: config.model.arch,
     numClasses: data.numClasses,
     inputShape: data.imageShape,
-    embedding,
+    embedding: spec.embedding,
     decoder: spec.decoder !== 'none',
     vae: spec.decoder === 'vae',
     alignResolution: config.model.alignResolution,
@@ -254,7 +253,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const logBatch = config.logBatches ? openBatchLog(runDir, batchLogLines) : null;
     const settings: StepSettings = {
       alpha: config.alpha, sinkhorn: config.sinkhorn, reconstructionWeight: config.reconstructionWeight,
-      klWeight: config.klWeight, manifoldLayers: manifoldLayers(model),
+      klWeight: config.klWeight, manifoldLayers: manifoldLayers(model), plan: spec.plan,
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
     options.callbacks?.onStart?.({ runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch, trainSize: data.train.size });
