@@ -15,10 +15,12 @@
  * ANY linear e, 'flat' included. Only a spatial e ('flat') lets aligned differ from latent.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BatchLoader, Dataset } from '../data/index';
 import { alignFeatures, AlignOptions, gatherPartners, mix } from '../mix/index';
 import { AlignMixModel } from '../models/model';
 import { EmbeddingKind } from '../models/embedding';
 import { Linear } from '../nn/linear';
+import { Rng } from '../random';
 
 export interface PooledIdentityReport {
   embedding: EmbeddingKind;
@@ -77,4 +79,49 @@ export function pooledIdentity(model: AlignMixModel, x: tf.Tensor4D, perm: numbe
   const unalignedVsLatent = relativeTo(plain);
   tf.dispose([a, b, zLatent, plain]);
   return { embedding: kind, pooled, alignedVsLatent, unalignedVsLatent, bound: pooled ? bound : NaN, marginalError };
+}
+
+/**
+ * pooledIdentity on the first `images` items of `data` (evaluation transform), partners from a
+ * permutation seeded by `seed`, lambda 1/2 unless given.
+ */
+export async function pooledIdentityOnData(
+  model: AlignMixModel, data: Dataset, align: Omit<AlignOptions, 'direction'>,
+  options: { images?: number; seed?: number; lambda?: number } = {},
+): Promise<PooledIdentityReport> {
+  const images = Math.min(options.images ?? 64, data.size);
+  const loader = new BatchLoader(data, { batchSize: images, shuffle: false, workers: 0 });
+  try {
+    for await (const { x, y } of loader) {
+      try {
+        return pooledIdentity(model, x, new Rng(options.seed ?? 0).permutation(images), options.lambda ?? 0.5, align);
+      } finally {
+        tf.dispose([x, y]);
+      }
+    }
+    throw new Error(`pooledIdentityOnData: ${data.name} gave no batch`);
+  } finally {
+    await loader.close();
+  }
+}
+
+/** Relative float32 slack of the measured distances. */
+const FLOAT_SLACK = 1e-5;
+/** Below this relative distance a spatial e would not let the alignment reach z in any useful way. */
+export const SPATIAL_MIN_EFFECT = 1e-2;
+
+/**
+ * Throw unless the report shows what the arm promises: a pooled e keeps aligned feature mixup
+ * within the marginal-error bound of latent mixup; a spatial e lets it differ by at least
+ * SPATIAL_MIN_EFFECT; and unaligned feature mixup equals latent mixup for both (e is linear).
+ */
+export function assertPooledIdentity(report: PooledIdentityReport, where: string): void {
+  const { alignedVsLatent: d, bound, unalignedVsLatent: u } = report;
+  if (!(u <= FLOAT_SLACK)) throw new Error(`${where}: unaligned feature mixup differs from latent mixup by ${u} through the linear e '${report.embedding}'`);
+  if (report.pooled && !(d <= bound * (1 + 1e-3) + FLOAT_SLACK)) {
+    throw new Error(`${where}: pooled e '${report.embedding}': aligned vs latent mixup ${d} exceeds the marginal-error bound ${bound}`);
+  }
+  if (!report.pooled && !(d >= SPATIAL_MIN_EFFECT)) {
+    throw new Error(`${where}: spatial e '${report.embedding}': aligned feature mixup is within ${d} of latent mixup; the alignment does not reach z`);
+  }
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { pooledIdentity } from '../../lib/eval/pooled-identity';
+import { assertPooledIdentity, pooledIdentity } from '../../lib/eval/pooled-identity';
 import { createModel } from '../../lib/models';
 import { Rng } from '../../lib/random';
 
@@ -27,6 +27,9 @@ describe('eval/pooled-identity', () => {
       const tight = pooledIdentity(model, x, perm, 0.3, { sinkhorn: { tol: 1e-6, maxIter: 3000, warn: false } });
       assert.ok(tight.alignedVsLatent < 1e-4, `${e}: converged plan, ${tight.alignedVsLatent}`);
       assert.ok(tight.unalignedVsLatent < 1e-5, `${e}: unaligned = latent for a linear e`);
+      assertPooledIdentity(loose, e);
+      assertPooledIdentity(tight, e);
+      assert.throws(() => assertPooledIdentity({ ...loose, alignedVsLatent: 2 * loose.bound + 1e-3 }, 'nb'), /nb: pooled e .* exceeds the marginal-error bound/);
       model.dispose();
     }
   });
@@ -38,6 +41,8 @@ describe('eval/pooled-identity', () => {
     assert.ok(Number.isNaN(rep.bound));
     assert.ok(rep.alignedVsLatent > 1e-2, `flat: ${rep.alignedVsLatent}`);
     assert.ok(rep.unalignedVsLatent < 1e-5, `flat, unaligned: ${rep.unalignedVsLatent}`);
+    assertPooledIdentity(rep, 'flat');
+    assert.throws(() => assertPooledIdentity({ ...rep, alignedVsLatent: 1e-4 }, 'nb'), /the alignment does not reach z/);
     model.dispose();
   });
 });
