@@ -1,10 +1,12 @@
 /**
  * One mini-batch of Algorithm 1: draw the batch's choices, compute its loss, update the weights.
  *
- * Per batch (main paper / supplementary Algorithm 1):
+ * Per batch:
  *   pi ~ unif(S_b)                     one permutation: the partner of example i is example pi(i)
  *   mode ~ schedule                    one mode for the whole batch
- *   lambda ~ Beta(alpha, alpha)        one interpolation factor for the batch
+ *   lambda ~ Beta(alpha, alpha)        one interpolation factor for the batch, as the authors' code
+ *                                      draws it (both papers' Algorithm 1 draw one per example,
+ *                                      inside the loop over the batch)
  * and the loss
  *   clean:  Lc(g(z), y) + Lr(x, D(z)) [+ KL for the VAE]     z = e(E(x))
  *   mixed:  Lc(g(z_mix), mix_lambda(y, y'))                  no reconstruction on mixes

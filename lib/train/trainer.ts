@@ -18,7 +18,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, describeBackend } from '../backend';
-import { BatchLoader, Dataset, LoaderState } from '../data/index';
+import { BatchLoader, Dataset, LoaderState, TransformSpec } from '../data/index';
+import { withColorAugment } from '../data/augment';
 import { collectPredictions, topOne } from '../eval/index';
 import { createModel } from '../models/index';
 import { AlignMixModel } from '../models/model';
@@ -131,6 +132,12 @@ export function modelOptionsFor(config: TrainConfig, data: Dataset, spec: Method
   return o;
 }
 
+/** The training transform a data config asks for: the dataset's augmentation (plus the authors' colour augmentation), or none. */
+function trainTransform(c: TrainConfig['data'], d: Dataset): TransformSpec {
+  if (!c.augment) return d.transforms.eval;
+  return c.colorAugment ? withColorAugment(d.transforms.train) : d.transforms.train;
+}
+
 /** Top-1 accuracy of `model` on a loader's next pass. */
 export async function accuracyOn(model: AlignMixModel, loader: BatchLoader): Promise<number> {
   const preds = await collectPredictions(model, loader);
@@ -214,7 +221,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   try {
     checkModesForModel(schedule, model);
     const trainLoader = new BatchLoader(data.train, {
-      batchSize: config.batchSize, shuffle: true, dropLast: true, transform: config.data.augment ? data.train.transforms.train : data.train.transforms.eval,
+      batchSize: config.batchSize, shuffle: true, dropLast: true, transform: trainTransform(config.data, data.train),
       seed: master.fork('data'), workers: config.data.workers,
     });
     const evalLoader = (d: Dataset) => new BatchLoader(d, { batchSize: config.evalBatchSize, shuffle: false, workers: config.data.workers });
