@@ -16,7 +16,8 @@
  *                     (x0.1 at 33 and 67). An assumption, stated in the preset's description.
  *   cub               ResNet-50 (last stage stride 1: 14x14 maps), 600 epochs, classifier lr
  *                     0.01 / rest 0.001, x0.1 every 150, batch 16. The papers fine-tune ImageNet-
- *                     pretrained weights, which alignmix does not ship.
+ *                     pretrained weights, which alignmix does not ship; training on CUB is not implemented
+ *                     (the data loader stops with an error; lib/eval/cub.ts reads CUB for WSOL).
  *   fashion-mnist     the embedded default (no download): small CNN on 28x28 Fashion-MNIST.
  *   synthetic         seconds-long runs for tests and demos.
  *   <name>-authors    cifar10, cifar100, tinyimagenet, imagenet as the authors' public code trains
@@ -163,7 +164,7 @@ const PROTOCOLS: Record<string, PresetEntry> = {
     optim: { ...SGD_PAPER, lr: 0.01, classifierLr: 0.1 }, schedule: { milestones: [33, 67], gamma: 0.1 },
     epochs: 100, batchSize: 100, evalBatchSize: 100,
   }),
-  'cub': preset('CUB-200-2011 WSOL, ResNet-50 with 14x14 maps (600 epochs, classifier lr 0.01, rest 0.001, x0.1 every 150, batch 16; papers start from ImageNet weights, not shipped here; source: supplementary Sec. B)', {
+  'cub': preset('CUB-200-2011 WSOL, ResNet-50 with 14x14 maps (600 epochs, classifier lr 0.01, rest 0.001, x0.1 every 150, batch 16; papers start from ImageNet weights, not shipped here; training on CUB is not implemented: lib/eval/cub.ts reads it for WSOL evaluation; source: supplementary Sec. B)', {
     data: { name: 'cub', ...DATA_DEFAULTS },
     model: { arch: 'resnet50', alignResolution: 'unstrided' },
     optim: { ...SGD_PAPER, lr: 0.001, classifierLr: 0.01 }, schedule: { milestones: everyNEpochs(150, 600), gamma: 0.1 },
