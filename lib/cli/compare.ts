@@ -20,6 +20,40 @@ export function writeCompareCsv(file: string, rows: CompareRow[]): void {
   fs.writeFileSync(file, lines.join(''));
 }
 
+/** Split one CSV line written by toCsvLine into fields ("..." quoting with doubled quotes). */
+function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') quoted = false; else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { fields.push(field); field = ''; } else field += ch;
+  }
+  fields.push(field);
+  return fields;
+}
+
+/**
+ * The rows of a CSV written by writeCompareCsv (numbers parsed). Throws, naming the file, when a
+ * column is missing or a row has the wrong number of fields.
+ */
+export function readCompareCsv(file: string): CompareRow[] {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  if (lines.length === 0) throw new Error(`${file}: empty; expected a header of ${COMPARE_COLUMNS.join(', ')}`);
+  const header = csvFields(lines[0]);
+  const missing = COMPARE_COLUMNS.filter((c) => !header.includes(c));
+  if (missing.length) throw new Error(`${file}: missing column(s) ${missing.join(', ')}`);
+  const text = new Set<string>(['protocol', 'method', 'runDir']);
+  return lines.slice(1).map((line, i) => {
+    const fields = csvFields(line);
+    if (fields.length !== header.length) throw new Error(`${file}: row ${i + 2} has ${fields.length} fields, the header ${header.length}`);
+    return Object.fromEntries(header.map((h, k) => [h, text.has(h) ? fields[k] : Number(fields[k])])) as unknown as CompareRow;
+  });
+}
+
 export function meanStd(values: number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const std = values.length > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1)) : NaN;
