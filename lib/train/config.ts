@@ -105,6 +105,8 @@ export interface TrainConfig {
   evalBatchSize: number;
   /** Beta(alpha, alpha) for lambda. */
   alpha: number;
+  /** Draw lambda per example (both papers' Algorithm 1) instead of per batch (the authors' code; default). */
+  lambdaPerExample?: boolean;
   /** Sinkhorn settings of aligned modes (method 'alignmix-authors' switches to the reference solver). */
   sinkhorn: SinkhornOptions;
   reconstructionWeight: number;
@@ -230,7 +232,7 @@ export type ConfigOverrides = {
 
 const TOP_KEYS: (keyof TrainConfig)[] = [
   'protocol', 'method', 'modes', 'seed', 'data', 'model', 'optim', 'schedule', 'epochs', 'batchSize',
-  'evalBatchSize', 'alpha', 'sinkhorn', 'reconstructionWeight', 'klWeight', 'lastN', 'logBatches',
+  'evalBatchSize', 'alpha', 'lambdaPerExample', 'sinkhorn', 'reconstructionWeight', 'klWeight', 'lastN', 'logBatches',
 ];
 const SECTION_KEYS: Record<string, string[]> = {
   data: ['name', 'root', 'download', 'trainPerClass', 'valPerClass', 'testPerClass', 'trainSplit', 'augment', 'colorAugment', 'workers', 'splitSeed'],
@@ -297,6 +299,7 @@ export function validateConfig(c: TrainConfig): void {
   assertInt(w, 'batchSize', c.batchSize, 2);
   assertInt(w, 'evalBatchSize', c.evalBatchSize, 1);
   assertPositive(w, 'alpha', c.alpha);
+  if (c.lambdaPerExample !== undefined && typeof c.lambdaPerExample !== 'boolean') throw new Error(`${w}.lambdaPerExample must be true or false, got ${JSON.stringify(c.lambdaPerExample)}`);
   assertInRange(w, 'reconstructionWeight', c.reconstructionWeight, 0, Infinity);
   assertInRange(w, 'klWeight', c.klWeight, 0, Infinity);
   assertInt(w, 'lastN', c.lastN, 1);

@@ -5,8 +5,8 @@
  *   pi ~ unif(S_b)                     one permutation: the partner of example i is example pi(i)
  *   mode ~ schedule                    one mode for the whole batch
  *   lambda ~ Beta(alpha, alpha)        one interpolation factor for the batch, as the authors' code
- *                                      draws it (both papers' Algorithm 1 draw one per example,
- *                                      inside the loop over the batch)
+ *                                      draws it; with settings.lambdaPerExample one per example, as
+ *                                      both papers' Algorithm 1 write it (inside the loop over the batch)
  * and the loss
  *   clean:  Lc(g(z), y) + Lr(x, D(z)) [+ KL for the VAE]     z = e(E(x))
  *   mixed:  Lc(g(z_mix), mix_lambda(y, y'))                  no reconstruction on mixes
@@ -19,7 +19,7 @@
  * A' is E(x') = E(x)[pi]: one encoder pass serves both sides of the pair, as in the authors' code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
+import { Lambda, mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
 import { AlignDirection, AlignOptions, FeatureTensor } from '../mix/align';
 import { RandomPlanKind, mixWithRandomPlan } from '../mix/random-plan';
 import { SinkhornDiagnostics } from '../ot/diagnostics';
@@ -42,12 +42,17 @@ export interface StepSettings {
   manifoldLayers?: number[];
   /** Plan of the aligned modes: Sinkhorn's (default) or a random control drawn from the step's stream. */
   plan?: 'sinkhorn' | RandomPlanKind;
+  /** One lambda per example (both papers' Algorithm 1) instead of one per batch (the authors' code; default). */
+  lambdaPerExample?: boolean;
 }
 
 /** The random choices of one batch, drawn before any tensor work (and logged). */
 export interface BatchChoices {
   mode: MixMode;
+  /** lambda of the batch; with per-example lambdas, their mean. */
   lambda: number;
+  /** Per-example lambdas (settings.lambdaPerExample), one per example of the batch. */
+  lambdas?: number[];
   perm: number[];
   /** manifold mode: the layer h_k that is mixed. */
   layer?: number;
@@ -91,9 +96,15 @@ export function checkModesForModel(schedule: ModeSchedule, model: AlignMixModel)
 }
 
 /** Draw mode, lambda, partners (and the manifold layer) for a batch of `batch` examples. */
-export function drawBatchChoices(schedule: ModeSchedule, batch: number, rng: Rng, alpha: number, layers: number[]): BatchChoices {
+export function drawBatchChoices(schedule: ModeSchedule, batch: number, rng: Rng, alpha: number, layers: number[], perExample = false): BatchChoices {
   const mode = drawMode(schedule, rng);
   const perm = drawPermutation(batch, rng);
+  if (perExample && mode !== 'clean') {
+    const lambdas = Array.from({ length: batch }, () => drawLambda(rng, alpha));
+    const choices: BatchChoices = { mode, lambda: lambdas.reduce((a, l) => a + l, 0) / batch, lambdas, perm };
+    if (mode === 'manifold') choices.layer = layers[rng.int(layers.length)];
+    return choices;
+  }
   const lambda = mode === 'clean' ? 1 : drawLambda(rng, alpha);
   const choices: BatchChoices = { mode, lambda, perm };
   if (mode === 'manifold') choices.layer = layers[rng.int(layers.length)];
@@ -129,9 +140,10 @@ export function batchLoss(
   model: AlignMixModel, x: tf.Tensor4D, y: tf.Tensor1D, choices: BatchChoices, settings: StepSettings, rng: Rng,
 ): LossParts {
   const k = model.numClasses;
-  const { mode, lambda, perm } = choices;
+  const { mode, perm } = choices;
+  const lambda: Lambda = choices.lambdas ?? choices.lambda;
   const yOwn = softTargets(y, k);
-  const yMix = (weight: number | number[]) => mix(yOwn, gatherPartners(yOwn, perm), weight);
+  const yMix = (weight: Lambda) => mix(yOwn, gatherPartners(yOwn, perm), weight);
   const alignedMix = <T extends FeatureTensor>(a: T, b: T, direction: AlignDirection) => {
     const options: AlignOptions = { direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: false } };
     const planSource = settings.plan ?? 'sinkhorn';
@@ -139,7 +151,7 @@ export function batchLoss(
   };
   let logits: tf.Tensor2D;
   let targets: tf.Tensor2D = yOwn;
-  let targetWeight = lambda;
+  let targetWeight = choices.lambda;
   let reconstruction: tf.Scalar | undefined;
   let kl: tf.Scalar | undefined;
   let sinkhornDiag: SinkhornDiagnostics | undefined;
@@ -241,7 +253,7 @@ export function trainStep(
   model: AlignMixModel, optimizer: SGD, x: tf.Tensor4D, y: tf.Tensor1D,
   schedule: ModeSchedule, settings: StepSettings, lr: Record<string, number>, rng: Rng,
 ): StepResult {
-  const choices = drawBatchChoices(schedule, x.shape[0], rng, settings.alpha, settings.manifoldLayers ?? manifoldLayers(model));
+  const choices = drawBatchChoices(schedule, x.shape[0], rng, settings.alpha, settings.manifoldLayers ?? manifoldLayers(model), settings.lambdaPerExample);
   const vars = model.namedParameters().map(([, v]) => v);
   let parts: LossParts | undefined;
   const { value, grads } = tf.variableGrads(() => {
