@@ -264,7 +264,7 @@ export function readRunSummary(runDir: string): RunSummary {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as RunSummary;
 }
 
-/** One row per method: its mode schedule (mode:weight), decoder, latent form, Sinkhorn solver, description. */
+/** One row per method: its mode schedule (mode:weight), decoder, latent form, second-stage encoder e, Sinkhorn solver, plan, source, description. */
 export function methodRows(methods: readonly string[]): Rows {
   return methods.map((name) => {
     const spec = methodSpec(name);
@@ -273,7 +273,10 @@ export function methodRows(methods: readonly string[]): Rows {
       modes: spec.modes.map((m) => `${m.mode}:${m.weight}`).join(' '),
       decoder: spec.decoder,
       latent: spec.latent,
+      e: spec.embedding,
       sinkhorn: spec.sinkhorn,
+      plan: spec.plan,
+      source: spec.source,
       description: spec.description,
     };
   });
