@@ -32,7 +32,10 @@ import { SGD } from './optim';
 export interface StepSettings {
   /** Beta(alpha, alpha) for lambda (the papers: 2). */
   alpha: number;
-  /** Sinkhorn settings of the aligned modes; warnings go to the batch log, not the console. */
+  /**
+   * Sinkhorn settings of the aligned modes. Non-convergence is reported in the step's diagnostics
+   * (the batch log); the console warning is off unless `warn` is set (true or a callback).
+   */
   sinkhorn: NonNullable<AlignOptions['sinkhorn']>;
   /** Weight of the reconstruction loss on clean batches (models with a decoder). */
   reconstructionWeight: number;
@@ -145,7 +148,7 @@ export function batchLoss(
   const yOwn = softTargets(y, k);
   const yMix = (weight: Lambda) => mix(yOwn, gatherPartners(yOwn, perm), weight);
   const alignedMix = <T extends FeatureTensor>(a: T, b: T, direction: AlignDirection) => {
-    const options: AlignOptions = { direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: false } };
+    const options: AlignOptions = { direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: settings.sinkhorn.warn ?? false } };
     const planSource = settings.plan ?? 'sinkhorn';
     return planSource === 'sinkhorn' ? mixAlignedFeatures(a, b, lambda, options) : mixWithRandomPlan(a, b, lambda, planSource, rng, options);
   };
