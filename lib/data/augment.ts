@@ -14,19 +14,31 @@
  * - `resizeCenterCrop` (ImageNet eval: Resize(256) + CenterCrop(224)): shorter side to `resize`,
  *   centred `crop` x `crop` window. Deterministic.
  * - `none`: the item unchanged.
+ * - `color` (an option of `randomResizedCrop`; the authors' ImageNet recipe, their utils/util.py
+ *   after convNet.pytorch, applied after ToTensor): on values v = pixel / 255,
+ *     brightness  v <- (1 - a_b) v
+ *     contrast    v <- v + a_c (m - v),   m = mean over the image of gray(v)
+ *     saturation  v <- v + a_s (gray(v) - v),   gray = 0.299 R + 0.587 G + 0.114 B
+ *   a_b, a_c, a_s ~ U(-jitter, jitter); then PCA lighting v_i <- v_i + sum_k V_ik alpha_k e_k with
+ *   alpha_k ~ N(0, lighting) and the ImageNet eigenvalues e / eigenvectors V (IMAGENET_PCA).
+ *   The original applies the three jitters in a random order; they commute (each is an affine map
+ *   that keeps the mean gray level m, and gray of a grey image is itself), so no order is drawn.
+ *   Pixels are stored as bytes here, so the result is rounded and clamped to 0..255 once at the
+ *   end (the original keeps unclamped floats).
  *
  * Random draws, per example and in this order (part of the reproducibility contract: the loader
  * relies on it to give identical batches in workers and on the main thread):
  *   padCropFlip: top = int(2p + 1), left = int(2p + 1), then flip if flip: uniform() < 0.5;
  *   randomResizedCrop: per try uniform() for the area then uniform() for the log ratio, for a
- *   fitting try int(H - h + 1) for top then int(W - w + 1) for left; then flip as above.
+ *   fitting try int(H - h + 1) for top then int(W - w + 1) for left; then flip as above; with
+ *   `color`, uniform() for a_b, a_c, a_s, then normal() for alpha_0..2.
  *
  * Runs in worker threads.
  */
 import { Rng } from '../random';
 import { assertInRange, assertInt, assertOneOf, assertKnownKeys, assertPositive } from '../validate';
 import { Box, centreCropOffset, resizeBilinear, roundHalfEven, shorterSideSize } from './resize';
-import type { ImageShape, TransformSpec } from './types';
+import type { ColorAugment, ImageShape, TransformSpec } from './types';
 
 export interface TransformedImage {
   pixels: Uint8Array;
@@ -41,7 +53,7 @@ export function padCropFlip(padding = 4, flip = true): TransformSpec {
 /** ImageNet-style training augmentation: random-resized crop to `size` and random flip. */
 export function randomResizedCrop(
   size = 224,
-  options: { scale?: [number, number]; ratio?: [number, number]; flip?: boolean } = {},
+  options: { scale?: [number, number]; ratio?: [number, number]; flip?: boolean; color?: ColorAugment } = {},
 ): TransformSpec {
   return checkTransform({
     kind: 'randomResizedCrop',
@@ -49,7 +61,74 @@ export function randomResizedCrop(
     scale: options.scale ?? [0.08, 1],
     ratio: options.ratio ?? [3 / 4, 4 / 3],
     flip: options.flip ?? true,
+    ...(options.color ? { color: options.color } : {}),
   });
+}
+
+/** The authors' ImageNet colour augmentation: jitter 0.4, lighting 0.1. */
+export const AUTHORS_COLOR_AUGMENT: ColorAugment = Object.freeze({ jitter: 0.4, lighting: 0.1 });
+
+/** `spec` with the authors' colour augmentation added (a random-resized-crop transform only). */
+export function withColorAugment(spec: TransformSpec, color: ColorAugment = AUTHORS_COLOR_AUGMENT): TransformSpec {
+  if (spec.kind !== 'randomResizedCrop') {
+    throw new Error(`withColorAugment: colour augmentation follows a random-resized crop (ImageNet-style training transform), got transform '${spec.kind}'`);
+  }
+  return checkTransform({ ...spec, color });
+}
+
+/** ImageNet RGB eigenvalues and eigenvectors (columns) of AlexNet's PCA lighting. */
+export const IMAGENET_PCA = Object.freeze({
+  eigval: [0.2175, 0.0188, 0.0045],
+  eigvec: [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.814], [-0.5836, -0.6948, 0.4203]],
+});
+
+/** The random draws of one colour augmentation. */
+export interface ColorDraws {
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  /** alpha_k of the PCA lighting, k = 0..2. */
+  lighting: [number, number, number];
+}
+
+/** Draw a_b, a_c, a_s ~ U(-jitter, jitter), then alpha_k ~ N(0, lighting). */
+export function sampleColorDraws(rng: Rng, color: ColorAugment): ColorDraws {
+  const u = () => color.jitter * (2 * rng.uniform() - 1);
+  const brightness = u();
+  const contrast = u();
+  const saturation = u();
+  const n = () => color.lighting * rng.normal();
+  return { brightness, contrast, saturation, lighting: [n(), n(), n()] };
+}
+
+/**
+ * Colour jitter then PCA lighting (module header) of an RGB image with the given draws; a new
+ * array, rounded and clamped to 0..255.
+ */
+export function applyColorDraws(pixels: Uint8Array, shape: ImageShape, d: ColorDraws): Uint8Array {
+  const [h, w, c] = shape;
+  if (c !== 3) throw new Error(`applyColorDraws: colour augmentation needs RGB images, got ${c} channel(s)`);
+  const n = h * w;
+  const gray = (i: number) => (0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]) / 255;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += gray(i);
+  mean /= n;
+  const shift = [0, 1, 2].map((ch) => IMAGENET_PCA.eigvec[ch].reduce((acc, v, k) => acc + v * d.lighting[k] * IMAGENET_PCA.eigval[k], 0));
+  // Brightness, contrast, saturation in sequence; the gray level of a pixel follows the same
+  // affine maps as its channels, and the mean gray level after brightness stays put.
+  const m = (1 - d.brightness) * mean;
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < n; i++) {
+    let g = (1 - d.brightness) * gray(i);
+    g += d.contrast * (m - g);
+    for (let ch = 0; ch < 3; ch++) {
+      let v = (1 - d.brightness) * (pixels[3 * i + ch] / 255);
+      v += d.contrast * (m - v);
+      v += d.saturation * (g - v);
+      out[3 * i + ch] = Math.min(255, Math.max(0, Math.round(255 * (v + shift[ch]))));
+    }
+  }
+  return out;
 }
 
 /** ImageNet-style evaluation: shorter side to `resize`, centre crop `crop` x `crop`. */
@@ -81,14 +160,22 @@ export function checkTransform(spec: TransformSpec): TransformSpec {
       checkFlip(spec.flip);
       return { kind: 'padCropFlip', padding: spec.padding, flip: spec.flip };
     case 'randomResizedCrop':
-      assertKnownKeys(where, spec, ['kind', 'size', 'scale', 'ratio', 'flip']);
+      assertKnownKeys(where, spec, ['kind', 'size', 'scale', 'ratio', 'flip', 'color']);
+      if (spec.color !== undefined) {
+        assertKnownKeys(`${where}.color`, spec.color, ['jitter', 'lighting']);
+        assertInRange(`${where}.color`, 'jitter', spec.color.jitter, 0, 1);
+        assertInRange(`${where}.color`, 'lighting', spec.color.lighting, 0, Infinity);
+      }
       spec.size.forEach((s, i) => assertInt(where, `size[${i}]`, s, 1));
       assertInRange(where, 'scale[0]', spec.scale[0], Number.MIN_VALUE, 1);
       assertInRange(where, 'scale[1]', spec.scale[1], spec.scale[0], 1);
       assertPositive(where, 'ratio[0]', spec.ratio[0]);
       assertInRange(where, 'ratio[1]', spec.ratio[1], spec.ratio[0], Infinity);
       checkFlip(spec.flip);
-      return { kind: 'randomResizedCrop', size: [spec.size[0], spec.size[1]], scale: [spec.scale[0], spec.scale[1]], ratio: [spec.ratio[0], spec.ratio[1]], flip: spec.flip };
+      return {
+        kind: 'randomResizedCrop', size: [spec.size[0], spec.size[1]], scale: [spec.scale[0], spec.scale[1]], ratio: [spec.ratio[0], spec.ratio[1]], flip: spec.flip,
+        ...(spec.color ? { color: { jitter: spec.color.jitter, lighting: spec.color.lighting } } : {}),
+      };
     case 'resizeCenterCrop':
       assertKnownKeys(where, spec, ['kind', 'resize', 'crop']);
       assertInt(where, 'crop', spec.crop, 1);
@@ -201,7 +288,8 @@ export function applyTransform(pixels: Uint8Array, shape: ImageShape, spec: Tran
       const resized = resizeBilinear(pixels, shape, box, oh, ow);
       const outShape: ImageShape = [oh, ow, shape[2]];
       const flip = spec.flip && rng.uniform() < 0.5;
-      return { pixels: flip ? flipHorizontal(resized, outShape) : resized, shape: outShape };
+      const cropped = flip ? flipHorizontal(resized, outShape) : resized;
+      return { pixels: spec.color ? applyColorDraws(cropped, outShape, sampleColorDraws(rng, spec.color)) : cropped, shape: outShape };
     }
     case 'resizeCenterCrop': {
       const [rh, rw] = shorterSideSize(shape[0], shape[1], spec.resize);

@@ -52,10 +52,16 @@ export interface SubsetSource {
  * A per-example image transform, as plain data (workers rebuild it from this). See ./augment for
  * the maths of each kind and the order of random draws.
  */
+/** Colour jitter strength (U(-jitter, jitter) per jitter) and PCA lighting std (lib/data/augment.ts). */
+export interface ColorAugment {
+  jitter: number;
+  lighting: number;
+}
+
 export type TransformSpec =
   | { kind: 'none' }
   | { kind: 'padCropFlip'; padding: number; flip: boolean }
-  | { kind: 'randomResizedCrop'; size: [number, number]; scale: [number, number]; ratio: [number, number]; flip: boolean }
+  | { kind: 'randomResizedCrop'; size: [number, number]; scale: [number, number]; ratio: [number, number]; flip: boolean; color?: ColorAugment }
   | { kind: 'resizeCenterCrop'; resize: number; crop: number };
 
 /** The standard training augmentation and evaluation transform of a dataset. */

@@ -124,7 +124,7 @@ export async function runSweep(configs: Record<string, TrainConfig>, options: Sw
   return results;
 }
 
-/** One row per method: its mode schedule (mode:weight), decoder, latent form, Sinkhorn solver, description. */
+/** One row per method: its mode schedule (mode:weight), decoder, latent form, second-stage encoder e, Sinkhorn solver, plan, source, description. */
 export function methodRows(methods: readonly string[]): Rows {
   return methods.map((name) => {
     const spec = methodSpec(name);
@@ -133,7 +133,10 @@ export function methodRows(methods: readonly string[]): Rows {
       modes: spec.modes.map((m) => `${m.mode}:${m.weight}`).join(' '),
       decoder: spec.decoder,
       latent: spec.latent,
+      e: spec.embedding,
       sinkhorn: spec.sinkhorn,
+      plan: spec.plan,
+      source: spec.source,
       description: spec.description,
     };
   });

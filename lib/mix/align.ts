@@ -86,14 +86,32 @@ function alignPair<T extends FeatureTensor>(where: string, a: T, b: T, direction
   const aRows = toRows(a);
   const bRows = toRows(b);
   const { plan, diagnostics } = transportPlanUnchecked(aRows, bRows, resolved);
-  const aligned = tf.tidy(() => {
+  if (aRows !== a) aRows.dispose();
+  if (bRows !== b) bRows.dispose();
+  return { aligned: alignWithPlan(a, b, plan, direction), plan, diagnostics };
+}
+
+/**
+ * A~ = A' R^T ('aToB') or A~' = A R ('bToA') for a given plan P [B, r, r] (R = r P), whatever
+ * produced it: Sinkhorn (alignPair) or a random control (./random-plan.ts). The plan is used as
+ * a constant. The caller disposes the result.
+ */
+export function alignWithPlan<T extends FeatureTensor>(a: T, b: T, plan: tf.Tensor3D, direction: AlignDirection): T {
+  return tf.tidy(() => {
+    const aRows = toRows(a);
+    const bRows = toRows(b);
     const assignment = tf.mul(plan, aRows.shape[1]); // R = r P*
     const rows = direction === 'aToB' ? tf.matMul(assignment, bRows) : tf.matMul(assignment, aRows, true, false);
     return tf.reshape(rows, a.shape) as T;
   });
-  if (aRows !== a) aRows.dispose();
-  if (bRows !== b) bRows.dispose();
-  return { aligned, plan, diagnostics };
+}
+
+/**
+ * Eq. (13) ('aToB': mix(A, A~)) or (14) ('bToA': mix(A~', A')) with an aligned tensor already
+ * computed; lambda weighs x's content in both. The caller disposes the result.
+ */
+export function mixWithAligned<T extends FeatureTensor>(a: T, b: T, aligned: T, lambda: Lambda, direction: AlignDirection): T {
+  return direction === 'aToB' ? mix(a, aligned, lambda) : mix(aligned, b, lambda);
 }
 
 /**
@@ -128,7 +146,7 @@ export function mixAlignedFeatures<T extends FeatureTensor>(a: T, b: T, lambda: 
   const direction = validatePair(where, a, b, options);
   assertLambda(where, lambda, a.shape[0]);
   const { aligned, plan, diagnostics } = alignPair(where, a, b, direction, options);
-  const mixed = direction === 'aToB' ? mix(a, aligned, lambda) : mix(aligned, b, lambda);
+  const mixed = mixWithAligned(a, b, aligned, lambda, direction);
   aligned.dispose();
   return { mixed, plan, diagnostics };
 }

@@ -6,8 +6,9 @@
  * applied to whatever the mode mixes: images (input mixup), latent vectors z, hidden activations
  * (manifold mixup), feature tensors (unaligned, or aligned by ./align.ts) and soft targets. The
  * label of a mixed example is mix_lambda(y, y') with the same lambda, so lambda always weighs the
- * first example of the pair. lambda is one number for the batch (Algorithm 1; the authors' code)
- * or one number per example (the supplementary's Algorithm 1 draws it inside the loop).
+ * first example of the pair. lambda is one number for the batch (what the authors' code draws) or
+ * one number per example (what both papers' Algorithm 1 write: lambda is drawn inside the loop over
+ * the examples of the mini-batch).
  *
  * Written as lambda a + (1 - lambda) b rather than b + lambda (a - b) so that lambda = 1 and
  * lambda = 0 return the endpoints exactly.

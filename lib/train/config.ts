@@ -16,9 +16,15 @@
  *                     (x0.1 at 33 and 67). An assumption, stated in the preset's description.
  *   cub               ResNet-50 (last stage stride 1: 14x14 maps), 600 epochs, classifier lr
  *                     0.01 / rest 0.001, x0.1 every 150, batch 16. The papers fine-tune ImageNet-
- *                     pretrained weights, which alignmix does not ship.
+ *                     pretrained weights, which alignmix does not ship; training on CUB is not implemented
+ *                     (the data loader stops with an error; lib/eval/cub.ts reads CUB for WSOL).
  *   fashion-mnist     the embedded default (no download): small CNN on 28x28 Fashion-MNIST.
  *   synthetic         seconds-long runs for tests and demos.
+ *   <name>-authors    cifar10, cifar100, tinyimagenet, imagenet as the authors' public code trains
+ *                     them (authorsPreset): full training set, best test accuracy reported,
+ *                     method 'alignmix-authors'; TinyImageNet batch 256; ImageNet lr 0.1 for all
+ *                     parameters, Nesterov, x0.1 every 75 epochs, batch 1024, colour jitter + PCA
+ *                     lighting.
  * When `epochs` is overridden and the milestones are not, the milestones are scaled to the new
  * length, so quick runs keep the protocol's shape.
  */
@@ -49,6 +55,11 @@ export interface DataConfig {
   trainSplit: 'train' | 'trainFull';
   /** Apply the dataset's training augmentation (crop+flip, random-resized crop). */
   augment: boolean;
+  /**
+   * Add the authors' ImageNet colour augmentation after the crop and flip: colour jitter 0.4
+   * (brightness, contrast, saturation in random order) and PCA lighting 0.1 (lib/data/augment.ts).
+   */
+  colorAugment?: boolean;
   /** Loader worker threads (0: assemble batches on the main thread). */
   workers: number;
   /** Seed of the validation holdout / dataset split. */
@@ -57,7 +68,11 @@ export interface DataConfig {
 
 export interface ModelConfig {
   arch: Arch;
-  /** Second-stage encoder e; default from the method: 'conv' for a tensor latent, 'fc' with a decoder, else 'gap'. */
+  /**
+   * Second-stage encoder e (the arm). The method decides it (lib/train/methods.ts, name suffix
+   * -gap | -fc | -flat); resolveConfig writes it here so config.json shows it, and a different
+   * value is an error.
+   */
   embedding?: EmbeddingKind;
   latentDim?: number;
   alignResolution: AlignResolution;
@@ -91,6 +106,8 @@ export interface TrainConfig {
   evalBatchSize: number;
   /** Beta(alpha, alpha) for lambda. */
   alpha: number;
+  /** Draw lambda per example (both papers' Algorithm 1) instead of per batch (the authors' code; default). */
+  lambdaPerExample?: boolean;
   /** Sinkhorn settings of aligned modes (method 'alignmix-authors' switches to the reference solver). */
   sinkhorn: SinkhornOptions;
   reconstructionWeight: number;
@@ -113,60 +130,86 @@ const COMMON = {
   reconstructionWeight: 1, klWeight: 1, lastN: 10, logBatches: true, method: 'alignmixup',
 };
 
-function preset(description: string, c: Omit<TrainConfig, keyof typeof COMMON | 'protocol'> & Partial<TrainConfig>): Omit<Protocol, 'config'> & { config: Omit<TrainConfig, 'protocol'> } {
+type PresetEntry = Omit<Protocol, 'config'> & { config: Omit<TrainConfig, 'protocol'> };
+
+function preset(description: string, c: Omit<TrainConfig, keyof typeof COMMON | 'protocol'> & Partial<TrainConfig>): PresetEntry {
   return { description, config: { ...COMMON, ...c } };
 }
 
-const PROTOCOLS: Record<string, Omit<Protocol, 'config'> & { config: Omit<TrainConfig, 'protocol'> }> = {
-  'cifar10': preset('CIFAR-10, PreActResNet18 (papers: 2000 epochs, lr 0.1, x0.1 every 500)', {
+const PROTOCOLS: Record<string, PresetEntry> = {
+  'cifar10': preset('CIFAR-10, PreActResNet18 (papers: 2000 epochs, lr 0.1, x0.1 every 500; source: supplementary Sec. B)', {
     data: { name: 'cifar10', ...DATA_DEFAULTS },
     model: { arch: 'preact-resnet18', alignResolution: 'default' },
     optim: SGD_PAPER, schedule: { milestones: everyNEpochs(500, 2000), gamma: 0.1 },
     epochs: 2000, batchSize: 128, evalBatchSize: 500,
   }),
-  'cifar100': preset('CIFAR-100, PreActResNet18 (papers: 2000 epochs, lr 0.1, x0.1 every 500)', {
+  'cifar100': preset('CIFAR-100, PreActResNet18 (papers: 2000 epochs, lr 0.1, x0.1 every 500; source: supplementary Sec. B)', {
     data: { name: 'cifar100', ...DATA_DEFAULTS },
     model: { arch: 'preact-resnet18', alignResolution: 'default' },
     optim: SGD_PAPER, schedule: { milestones: everyNEpochs(500, 2000), gamma: 0.1 },
     epochs: 2000, batchSize: 128, evalBatchSize: 500,
   }),
-  'tinyimagenet': preset('TinyImageNet 64x64, PreActResNet18 (1200 epochs, x0.1 at 600, 900)', {
+  'tinyimagenet': preset('TinyImageNet 64x64, PreActResNet18 (1200 epochs, x0.1 at 600, 900; source: supplementary Sec. B)', {
     data: { name: 'tinyimagenet', ...DATA_DEFAULTS },
     model: { arch: 'preact-resnet18', alignResolution: 'default' },
     optim: SGD_PAPER, schedule: { milestones: [600, 900], gamma: 0.1 },
     epochs: 1200, batchSize: 128, evalBatchSize: 250,
   }),
-  'imagenet': preset('ImageNet, ResNet-50, 300 epochs (classifier lr 0.1, rest 0.01; x0.1 at 100, 200)', {
+  'imagenet': preset('ImageNet, ResNet-50, 300 epochs (classifier lr 0.1, rest 0.01; x0.1 at 100, 200; source: supplementary Sec. B)', {
     data: { name: 'imagenet', ...DATA_DEFAULTS },
     model: { arch: 'resnet50', alignResolution: 'default' },
     optim: { ...SGD_PAPER, lr: 0.01, classifierLr: 0.1 }, schedule: { milestones: [100, 200], gamma: 0.1 },
     epochs: 300, batchSize: 100, evalBatchSize: 100,
   }),
-  'imagenet100': preset('ImageNet, ResNet-50, 100 epochs; rates of the 300-epoch protocol with milestones scaled to 33, 67 (assumption: the papers give no numbers beyond "following Kim et al.")', {
+  'imagenet100': preset('ImageNet, ResNet-50, 100 epochs; rates of the 300-epoch protocol with milestones scaled to 33, 67 (assumption: the papers give no numbers beyond "following Kim et al."; source: supplementary Sec. B + this project)', {
     data: { name: 'imagenet', ...DATA_DEFAULTS },
     model: { arch: 'resnet50', alignResolution: 'default' },
     optim: { ...SGD_PAPER, lr: 0.01, classifierLr: 0.1 }, schedule: { milestones: [33, 67], gamma: 0.1 },
     epochs: 100, batchSize: 100, evalBatchSize: 100,
   }),
-  'cub': preset('CUB-200-2011 WSOL, ResNet-50 with 14x14 maps (600 epochs, classifier lr 0.01, rest 0.001, x0.1 every 150, batch 16; papers start from ImageNet weights, not shipped here)', {
+  'cub': preset('CUB-200-2011 WSOL, ResNet-50 with 14x14 maps (600 epochs, classifier lr 0.01, rest 0.001, x0.1 every 150, batch 16; papers start from ImageNet weights, not shipped here; training on CUB is not implemented: lib/eval/cub.ts reads it for WSOL evaluation; source: supplementary Sec. B)', {
     data: { name: 'cub', ...DATA_DEFAULTS },
     model: { arch: 'resnet50', alignResolution: 'unstrided' },
     optim: { ...SGD_PAPER, lr: 0.001, classifierLr: 0.01 }, schedule: { milestones: everyNEpochs(150, 600), gamma: 0.1 },
     epochs: 600, batchSize: 16, evalBatchSize: 50,
   }),
-  'fashion-mnist': preset('Fashion-MNIST (embedded, no download), small CNN, 30 epochs, lr 0.05, x0.1 at 15, 25', {
+  'fashion-mnist': preset('Fashion-MNIST (embedded, no download), small CNN, 30 epochs, lr 0.05, x0.1 at 15, 25 (source: this project)', {
     data: { name: 'fashion-mnist', ...DATA_DEFAULTS },
     model: { arch: 'small-cnn', alignResolution: 'default' },
     optim: { ...SGD_PAPER, lr: 0.05, weightDecay: 5e-4 }, schedule: { milestones: [15, 25], gamma: 0.1 },
     epochs: 30, batchSize: 128, evalBatchSize: 500, lastN: 5,
   }),
-  'synthetic': preset('synthetic shapes (seconds-long runs for tests and demos), small CNN', {
+  'synthetic': preset('synthetic shapes (seconds-long runs for tests and demos), small CNN (source: this project)', {
     data: { name: 'synthetic', ...DATA_DEFAULTS, workers: 0 },
     model: { arch: 'small-cnn', alignResolution: 'default', smallCnnWidths: [8, 16, 16, 16] },
     optim: { ...SGD_PAPER, lr: 0.05 }, schedule: { milestones: [], gamma: 0.1 },
     epochs: 2, batchSize: 32, evalBatchSize: 100, lastN: 2, logBatches: false,
   }),
 };
+
+PROTOCOLS['cifar10-authors'] = authorsPreset(PROTOCOLS.cifar10, 'CIFAR-10 as the authors\' code trains it');
+PROTOCOLS['cifar100-authors'] = authorsPreset(PROTOCOLS.cifar100, 'CIFAR-100 as the authors\' code trains it');
+PROTOCOLS['tinyimagenet-authors'] = authorsPreset(PROTOCOLS.tinyimagenet, 'TinyImageNet as the authors\' code trains it (batch 256)', { batchSize: 256 });
+PROTOCOLS['imagenet-authors'] = authorsPreset(PROTOCOLS.imagenet, 'ImageNet, ResNet-50, as the authors\' code trains it: lr 0.1 for all parameters, Nesterov, x0.1 every 75 epochs of 300, batch 1024, colour jitter 0.4 and PCA lighting 0.1', {
+  optim: { ...SGD_PAPER, nesterov: true }, schedule: { milestones: everyNEpochs(75, 300), gamma: 0.1 }, batchSize: 1024,
+}, { colorAugment: true });
+
+/**
+ * The authors' code's version of a paper preset (their public repository, not the papers): method
+ * 'alignmix-authors', the full training set (trainSplit 'trainFull': they hold out no validation
+ * split and report the best test accuracy over training, summary.bestTestAccuracy; the
+ * validation-selected figure beside it is then selected on images the model trained on), plus the
+ * given changes.
+ */
+function authorsPreset(
+  paper: PresetEntry, description: string, changes: Partial<Omit<TrainConfig, 'protocol'>> = {}, data: Partial<DataConfig> = {},
+): PresetEntry {
+  const base = paper.config;
+  return {
+    description: `${description}; full training set, best test accuracy reported (source: the authors' code)`,
+    config: { ...base, ...changes, method: 'alignmix-authors', data: { ...base.data, ...data, trainSplit: 'trainFull' } },
+  };
+}
 
 export function protocolNames(): string[] {
   return Object.keys(PROTOCOLS);
@@ -190,10 +233,10 @@ export type ConfigOverrides = {
 
 const TOP_KEYS: (keyof TrainConfig)[] = [
   'protocol', 'method', 'modes', 'seed', 'data', 'model', 'optim', 'schedule', 'epochs', 'batchSize',
-  'evalBatchSize', 'alpha', 'sinkhorn', 'reconstructionWeight', 'klWeight', 'lastN', 'logBatches',
+  'evalBatchSize', 'alpha', 'lambdaPerExample', 'sinkhorn', 'reconstructionWeight', 'klWeight', 'lastN', 'logBatches',
 ];
 const SECTION_KEYS: Record<string, string[]> = {
-  data: ['name', 'root', 'download', 'trainPerClass', 'valPerClass', 'testPerClass', 'trainSplit', 'augment', 'workers', 'splitSeed'],
+  data: ['name', 'root', 'download', 'trainPerClass', 'valPerClass', 'testPerClass', 'trainSplit', 'augment', 'colorAugment', 'workers', 'splitSeed'],
   model: ['arch', 'embedding', 'latentDim', 'alignResolution', 'smallCnnWidths'],
   optim: ['lr', 'classifierLr', 'momentum', 'weightDecay', 'nesterov'],
   schedule: ['milestones', 'gamma'],
@@ -226,6 +269,7 @@ export function resolveConfig(protocol: string, overrides: ConfigOverrides = {})
     cfg.schedule = { ...cfg.schedule, milestones: scaleMilestones(base.schedule.milestones, base.epochs, cfg.epochs) };
   }
   const spec = methodSpec(cfg.method);
+  cfg.model = { ...cfg.model, embedding: cfg.model.embedding ?? spec.embedding };
   if (spec.sinkhorn === 'reference' && overrides.sinkhorn?.solver === undefined) {
     cfg.sinkhorn = { solver: 'reference' };
   }
@@ -236,12 +280,16 @@ export function resolveConfig(protocol: string, overrides: ConfigOverrides = {})
 export function validateConfig(c: TrainConfig): void {
   const w = 'config';
   assertKnownKeys(w, c, TOP_KEYS);
-  methodSpec(c.method);
+  const spec = methodSpec(c.method);
+  if (c.model.embedding !== undefined && c.model.embedding !== spec.embedding) {
+    throw new Error(`${w}.model.embedding is '${c.model.embedding}' but method '${c.method}' trains with e = '${spec.embedding}'; name the arm in the method instead (e.g. '${c.method.replace(/-(gap|fc|flat)$/, '')}-${c.model.embedding}')`);
+  }
   if (c.modes) validateModeSchedule(c.modes);
   assertInt(w, 'seed', c.seed, 0);
   assertOneOf(`${w}.data`, 'name', c.data.name, DATASET_NAMES);
   assertOneOf(`${w}.data`, 'trainSplit', c.data.trainSplit, ['train', 'trainFull'] as const);
   assertInt(`${w}.data`, 'workers', c.data.workers, 0, 64);
+  if (c.data.colorAugment && !c.data.augment) throw new Error(`${w}.data.colorAugment is set but data.augment is false: the colour augmentation follows the crop and flip`);
   for (const k of ['trainPerClass', 'valPerClass', 'testPerClass'] as const) {
     if (c.data[k] !== undefined) assertInt(`${w}.data`, k, c.data[k] as number, 1);
   }
@@ -252,6 +300,7 @@ export function validateConfig(c: TrainConfig): void {
   assertInt(w, 'batchSize', c.batchSize, 2);
   assertInt(w, 'evalBatchSize', c.evalBatchSize, 1);
   assertPositive(w, 'alpha', c.alpha);
+  if (c.lambdaPerExample !== undefined && typeof c.lambdaPerExample !== 'boolean') throw new Error(`${w}.lambdaPerExample must be true or false, got ${JSON.stringify(c.lambdaPerExample)}`);
   assertInRange(w, 'reconstructionWeight', c.reconstructionWeight, 0, Infinity);
   assertInRange(w, 'klWeight', c.klWeight, 0, Infinity);
   assertInt(w, 'lastN', c.lastN, 1);

@@ -1,22 +1,27 @@
 /**
  * One mini-batch of Algorithm 1: draw the batch's choices, compute its loss, update the weights.
  *
- * Per batch (main paper / supplementary Algorithm 1):
+ * Per batch:
  *   pi ~ unif(S_b)                     one permutation: the partner of example i is example pi(i)
  *   mode ~ schedule                    one mode for the whole batch
- *   lambda ~ Beta(alpha, alpha)        one interpolation factor for the batch
+ *   lambda ~ Beta(alpha, alpha)        one interpolation factor for the batch, as the authors' code
+ *                                      draws it; with settings.lambdaPerExample one per example, as
+ *                                      both papers' Algorithm 1 write it (inside the loop over the batch)
  * and the loss
  *   clean:  Lc(g(z), y) + Lr(x, D(z)) [+ KL for the VAE]     z = e(E(x))
  *   mixed:  Lc(g(z_mix), mix_lambda(y, y'))                  no reconstruction on mixes
  * with Lc the cross-entropy against soft targets and Lr the squared Euclidean distance, averaged
  * over pixels (MSE) so that its scale does not depend on the image size. The transport plan is
  * detached (lib/ot/detach.ts), so gradients reach E through A and A' but never through P*.
+ * The random-plan controls (methods alignmixup-random-*) replace P* by a plan drawn from the step's
+ * stream (lib/mix/random-plan.ts), equally constant.
  *
  * A' is E(x') = E(x)[pi]: one encoder pass serves both sides of the pair, as in the authors' code.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
-import { AlignOptions } from '../mix/align';
+import { Lambda, mix, drawLambda, drawPermutation, gatherPartners, cutMix, mixAlignedFeatures, softTargets } from '../mix/index';
+import { AlignDirection, AlignOptions, FeatureTensor } from '../mix/align';
+import { RandomPlanKind, mixWithRandomPlan } from '../mix/random-plan';
 import { SinkhornDiagnostics } from '../ot/diagnostics';
 import { AlignMixModel } from '../models/model';
 import { klDivergence, reparameterize } from '../models/vae';
@@ -38,12 +43,19 @@ export interface StepSettings {
   klWeight: number;
   /** Layers k (h_k, 0 = input) among which manifold mixup draws; default manifoldLayers(model). */
   manifoldLayers?: number[];
+  /** Plan of the aligned modes: Sinkhorn's (default) or a random control drawn from the step's stream. */
+  plan?: 'sinkhorn' | RandomPlanKind;
+  /** One lambda per example (both papers' Algorithm 1) instead of one per batch (the authors' code; default). */
+  lambdaPerExample?: boolean;
 }
 
 /** The random choices of one batch, drawn before any tensor work (and logged). */
 export interface BatchChoices {
   mode: MixMode;
+  /** lambda of the batch; with per-example lambdas, their mean. */
   lambda: number;
+  /** Per-example lambdas (settings.lambdaPerExample), one per example of the batch. */
+  lambdas?: number[];
   perm: number[];
   /** manifold mode: the layer h_k that is mixed. */
   layer?: number;
@@ -87,9 +99,15 @@ export function checkModesForModel(schedule: ModeSchedule, model: AlignMixModel)
 }
 
 /** Draw mode, lambda, partners (and the manifold layer) for a batch of `batch` examples. */
-export function drawBatchChoices(schedule: ModeSchedule, batch: number, rng: Rng, alpha: number, layers: number[]): BatchChoices {
+export function drawBatchChoices(schedule: ModeSchedule, batch: number, rng: Rng, alpha: number, layers: number[], perExample = false): BatchChoices {
   const mode = drawMode(schedule, rng);
   const perm = drawPermutation(batch, rng);
+  if (perExample && mode !== 'clean') {
+    const lambdas = Array.from({ length: batch }, () => drawLambda(rng, alpha));
+    const choices: BatchChoices = { mode, lambda: lambdas.reduce((a, l) => a + l, 0) / batch, lambdas, perm };
+    if (mode === 'manifold') choices.layer = layers[rng.int(layers.length)];
+    return choices;
+  }
   const lambda = mode === 'clean' ? 1 : drawLambda(rng, alpha);
   const choices: BatchChoices = { mode, lambda, perm };
   if (mode === 'manifold') choices.layer = layers[rng.int(layers.length)];
@@ -125,15 +143,18 @@ export function batchLoss(
   model: AlignMixModel, x: tf.Tensor4D, y: tf.Tensor1D, choices: BatchChoices, settings: StepSettings, rng: Rng,
 ): LossParts {
   const k = model.numClasses;
-  const { mode, lambda, perm } = choices;
+  const { mode, perm } = choices;
+  const lambda: Lambda = choices.lambdas ?? choices.lambda;
   const yOwn = softTargets(y, k);
-  const yMix = (weight: number | number[]) => mix(yOwn, gatherPartners(yOwn, perm), weight);
-  const alignOptions = (direction: 'aToB' | 'bToA'): AlignOptions => ({
-    direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: settings.sinkhorn.warn ?? false },
-  });
+  const yMix = (weight: Lambda) => mix(yOwn, gatherPartners(yOwn, perm), weight);
+  const alignedMix = <T extends FeatureTensor>(a: T, b: T, direction: AlignDirection) => {
+    const options: AlignOptions = { direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: settings.sinkhorn.warn ?? false } };
+    const planSource = settings.plan ?? 'sinkhorn';
+    return planSource === 'sinkhorn' ? mixAlignedFeatures(a, b, lambda, options) : mixWithRandomPlan(a, b, lambda, planSource, rng, options);
+  };
   let logits: tf.Tensor2D;
   let targets: tf.Tensor2D = yOwn;
-  let targetWeight = lambda;
+  let targetWeight = choices.lambda;
   let reconstruction: tf.Scalar | undefined;
   let kl: tf.Scalar | undefined;
   let sinkhornDiag: SinkhornDiagnostics | undefined;
@@ -191,7 +212,7 @@ export function batchLoss(
       if (mode === 'featPlain') {
         mixed = mix(a, aPartner, lambda);
       } else {
-        const r = mixAlignedFeatures(a, aPartner, lambda, alignOptions(mode === 'feat' ? 'aToB' : 'bToA'));
+        const r = alignedMix(a, aPartner, mode === 'feat' ? 'aToB' : 'bToA');
         mixed = r.mixed;
         sinkhornDiag = r.diagnostics;
       }
@@ -203,7 +224,7 @@ export function batchLoss(
     case 'latentAlignedPrime': {
       // Z = e(A) is a [B, 2, 2, c] tensor; for a VAE the aligned quantity is the sample.
       const z = latentOf(model, model.features(x, 'train'), rng).z as tf.Tensor4D;
-      const r = mixAlignedFeatures(z, gatherPartners(z, perm), lambda, alignOptions(mode === 'latentAligned' ? 'aToB' : 'bToA'));
+      const r = alignedMix(z, gatherPartners(z, perm), mode === 'latentAligned' ? 'aToB' : 'bToA');
       sinkhornDiag = r.diagnostics;
       logits = model.classify(r.mixed);
       targets = yMix(lambda);
@@ -235,7 +256,7 @@ export function trainStep(
   model: AlignMixModel, optimizer: SGD, x: tf.Tensor4D, y: tf.Tensor1D,
   schedule: ModeSchedule, settings: StepSettings, lr: Record<string, number>, rng: Rng,
 ): StepResult {
-  const choices = drawBatchChoices(schedule, x.shape[0], rng, settings.alpha, settings.manifoldLayers ?? manifoldLayers(model));
+  const choices = drawBatchChoices(schedule, x.shape[0], rng, settings.alpha, settings.manifoldLayers ?? manifoldLayers(model), settings.lambdaPerExample);
   const vars = model.namedParameters().map(([, v]) => v);
   let parts: LossParts | undefined;
   const { value, grads } = tf.variableGrads(() => {

@@ -24,7 +24,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, describeBackend } from '../backend';
-import { BatchLoader, Dataset, LoaderState } from '../data/index';
+import { BatchLoader, Dataset, LoaderState, TransformSpec } from '../data/index';
+import { withColorAugment } from '../data/augment';
 import { collectPredictions, topOne } from '../eval/index';
 import { createModel } from '../models/index';
 import { AlignMixModel } from '../models/model';
@@ -118,14 +119,13 @@ interface CheckpointMeta {
   batchLogLines: number;
 }
 
-/** Model options for a config: the method decides the decoder and the latent form. */
+/** Model options for a config: the method decides e, the decoder and the latent form (validateConfig checks model.embedding against it). */
 export function modelOptionsFor(config: TrainConfig, data: Dataset, spec: MethodSpec = methodSpec(config.method)): ModelOptions {
-  const embedding = config.model.embedding ?? (spec.latent === 'tensor' ? 'conv' : spec.decoder !== 'none' ? 'fc' : 'gap');
   const o: ModelOptions = {
     arch: config.model.arch,
     numClasses: data.numClasses,
     inputShape: data.imageShape,
-    embedding,
+    embedding: spec.embedding,
     decoder: spec.decoder !== 'none',
     vae: spec.decoder === 'vae',
     alignResolution: config.model.alignResolution,
@@ -133,6 +133,12 @@ export function modelOptionsFor(config: TrainConfig, data: Dataset, spec: Method
   if (config.model.latentDim !== undefined) o.latentDim = config.model.latentDim;
   if (config.model.smallCnnWidths) o.smallCnnWidths = config.model.smallCnnWidths;
   return o;
+}
+
+/** The training transform a data config asks for: the dataset's augmentation (plus the authors' colour augmentation), or none. */
+function trainTransform(c: TrainConfig['data'], d: Dataset): TransformSpec {
+  if (!c.augment) return d.transforms.eval;
+  return c.colorAugment ? withColorAugment(d.transforms.train) : d.transforms.train;
 }
 
 /** Top-1 accuracy of `model` on a loader's next pass. */
@@ -218,7 +224,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   try {
     checkModesForModel(schedule, model);
     const trainLoader = new BatchLoader(data.train, {
-      batchSize: config.batchSize, shuffle: true, dropLast: true, transform: config.data.augment ? data.train.transforms.train : data.train.transforms.eval,
+      batchSize: config.batchSize, shuffle: true, dropLast: true, transform: trainTransform(config.data, data.train),
       seed: master.fork('data'), workers: config.data.workers,
     });
     const evalLoader = (d: Dataset) => new BatchLoader(d, { batchSize: config.evalBatchSize, shuffle: false, workers: config.data.workers });
@@ -259,7 +265,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const logBatch = config.logBatches ? openBatchLog(runDir, batchLogLines) : null;
     const settings: StepSettings = {
       alpha: config.alpha, sinkhorn: config.sinkhorn, reconstructionWeight: config.reconstructionWeight,
-      klWeight: config.klWeight, manifoldLayers: manifoldLayers(model),
+      klWeight: config.klWeight, manifoldLayers: manifoldLayers(model), plan: spec.plan,
+      lambdaPerExample: config.lambdaPerExample ?? false,
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
     const callbacks = withTensorboard(options.callbacks);

@@ -122,8 +122,8 @@ describe('display: experiment flow', () => {
       const { description, ...rest } = r as Record<string, unknown>;
       return rest;
     }), [
-      { method: 'alignmix-authors', modes: 'input:2 feat:1 featPrime:1', decoder: 'none', latent: 'vector', sinkhorn: 'reference' },
-      { method: 'table5-vae-x-Z', modes: 'clean:1 input:1 latentAligned:1 latentAlignedPrime:1', decoder: 'vae', latent: 'tensor', sinkhorn: 'default' },
+      { method: 'alignmix-authors', modes: 'input:2 feat:1 featPrime:1', decoder: 'none', latent: 'vector', e: 'gap', sinkhorn: 'reference', plan: 'sinkhorn', source: 'authors\' code' },
+      { method: 'table5-vae-x-Z', modes: 'clean:1 input:1 latentAligned:1 latentAlignedPrime:1', decoder: 'vae', latent: 'tensor', e: 'conv', sinkhorn: 'default', plan: 'sinkhorn', source: 'main paper' },
     ]);
   });
 
