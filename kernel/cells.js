@@ -136,6 +136,7 @@ class Cells {
       addModule: (...args) => node.addModule(...args),
       close: () => node.close(),
     };
+    this.converter = converter;
     const convs = {
       node: converter,
       get browser() {

@@ -27,6 +27,8 @@ class Kernel {
     this.history = [];
     this.comms = new Map();
     this.commTargets = new Map();
+    /** registerRenderer entries: name -> value => MIME bundle | null. */
+    this.renderers = new Map();
     this.lastParent = null;
     /** Execute requests that arrived up to this arrival number are aborted (see execute()). */
     this.abortUpTo = 0;
@@ -160,7 +162,7 @@ class Kernel {
     if (result.hasValue && !silent) {
       let data;
       try {
-        data = mimeBundle(result.value);
+        data = mimeBundle(result.value, this.renderers);
       } catch (e) {
         const error = this.cells.describeError(e);
         this.conn.send('iopub', 'error', error, msg);
@@ -316,6 +318,9 @@ class Kernel {
         const comm = kernel.newComm(crypto.randomUUID().replace(/-/g, ''), targetName);
         kernel.conn.send('iopub', 'comm_open', { comm_id: comm.id, target_name: targetName, data }, kernel.outputParent(), { metadata: opts.metadata, buffers: opts.buffers });
         return comm;
+      },
+      registerRenderer(name, render) {
+        kernel.renderers.set(name, render);
       },
       registerCommTarget(targetName, onOpen) {
         kernel.commTargets.set(targetName, onOpen);
