@@ -54,6 +54,15 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
     incomplete_code_samples = ["function f() {", "const a = ["]
     invalid_code_samples = ["const 1x = 2;", "let = ;"]
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The kernel answers kernel_info before it builds its compiler (seconds); wait for that here
+        # so the first check's 15 s budget is spent on the check.
+        msg_id = cls.kc.execute("0")
+        while cls.kc.get_shell_msg(timeout=SLOW)["parent_header"].get("msg_id") != msg_id:
+            pass
+
     # ------------------------------------------------------------------ helpers
 
     def flush(self):
