@@ -48,6 +48,13 @@ const CHAINED_OPS = '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_
 function installTypeScript(tslabDir, rootDir) {
   const tsPath = require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(tslabDir, 'dist')] });
   const real = require(tsPath);
+  // tslab 1.0.22 drives TypeScript's watch compiler through a single-slot timer and throws
+  // "Unexpected pending rebuildTimer" when TypeScript asks for a second one, which a directory
+  // watcher event (a folder or file created or deleted under a folder the compiled code imports
+  // from) makes it do; from then on every cell would fail. With inert directory watchers only the
+  // program-update timer remains. Edits to existing files are still seen (file watchers stay); a
+  // file created after a failed import needs a kernel restart.
+  real.sys.watchDirectory = () => ({ close() {} });
   const checks = projectCheckOptions(real, rootDir);
   const wrapper = {};
   for (const key of Object.keys(real)) {

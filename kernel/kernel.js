@@ -149,7 +149,7 @@ class Kernel {
         codemirror_mode: { name: 'javascript', typescript: true, mode: 'typescript' },
       },
       banner: `alignmix kernel ${own}: TypeScript ${tsVersion} (tslab ${tslabVersion} compiler), Node.js ${process.version}`,
-      help_links: [{ text: 'alignmix kernel', url: 'https://github.com/yunabe/tslab' }],
+      help_links: [],
       debugger: false,
     };
   }

@@ -3,21 +3,18 @@
  * Launcher of the alignmix notebook kernel (kernels/alignmix/kernel.json runs it as
  * `node launch.js kernel --config-path CONNECTION_FILE`).
  *
- * 1. Quiet TensorFlow. The native backend prints its start-up lines (absl::InitializeLog, oneDNN
- *    notices) from C++ when it loads, straight to the process's stderr, i.e. into the first cell's
- *    output; TF_CPP_MIN_LOG_LEVEL=2 (set before anything can load the addon) hides them.
- *    ALIGNMIX_TF_LOG=1 keeps TensorFlow's own level (README: "TensorFlow's log lines").
+ * 1. Quiet TensorFlow. The native backend logs its start-up from C++ to the process's stderr,
+ *    which is the Jupyter server's log (the kernel forwards to cells only what JavaScript writes);
+ *    TF_CPP_MIN_LOG_LEVEL=2, set before anything can load the addon, keeps TensorFlow's info and
+ *    warning lines out of it. ALIGNMIX_TF_LOG=1 keeps TensorFlow's own level (kernel/README.md,
+ *    "Quiet TensorFlow").
  *
  * 2. Working directory. Cells are compiled with the kernel's working directory as TypeScript
  *    rootDir and resolve imports from there, so the kernel starts at the repository root and
  *    notebooks in notebooks/ import the library as './lib/...'.
  *
- * 3. Directory watching off. tslab 1.0.22 drives TypeScript's watch compiler through a
- *    single-slot timer and throws "Unexpected pending rebuildTimer" when TypeScript asks for a
- *    second timer, which a directory watcher event (a folder or file created or deleted under a
- *    folder the compiled code imports from) makes it do; from then on every cell would fail. With
- *    directory watchers replaced by inert ones, only the program-update timer remains. Edits to
- *    existing files are still seen; a file created after a failed import needs a kernel restart.
+ * 3. Directory watching off (kernel/cells.js, when it loads TypeScript): tslab 1.0.22's watch
+ *    compiler breaks for good when a folder appears under an imported one.
  *
  * 4. Orphan guard. Like ipykernel's parent poller, the kernel exits when the process that started
  *    it (Jupyter server, nbclient, a test runner) is gone.
@@ -40,8 +37,7 @@ if (args[0] !== 'kernel' || at < 0 || !args[at + 1]) {
 
 let Kernel;
 try {
-  const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(tslabDir, 'dist')] }));
-  ts.sys.watchDirectory = () => ({ close() {} });
+  require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(tslabDir, 'dist')] });
   ({ Kernel } = require('./kernel'));
 } catch (e) {
   console.error(`alignmix kernel: cannot load tslab from ${tslabDir} (${e.message.split('\n')[0]}); run \`npm install\` in ${repoRoot}`);
