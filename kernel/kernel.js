@@ -16,6 +16,8 @@ const { Cells } = require('./cells');
 const { mimeBundle } = require('./mime');
 
 const KERNEL_API_KEY = Symbol.for('alignmix.kernel');
+/** Quiet time after the last kernel_info reply before the compiler is built (see dispatch). */
+const WARM_DELAY_MS = 2000;
 
 class Kernel {
   constructor({ connectionFile, rootDir, tslabDir }) {
@@ -63,9 +65,8 @@ class Kernel {
   }
 
   /**
-   * The cell runner, created on first need: building tslab's compiler takes seconds, and clients
-   * wait for the first kernel_info reply before anything else, so that reply goes out first and
-   * the compiler is built right after it.
+   * The cell runner, created on first need or after the start-up handshake: building tslab's
+   * compiler takes seconds, and clients wait for kernel_info replies before anything else.
    */
   ensureCells() {
     if (!this.cells) {
@@ -83,7 +84,10 @@ class Kernel {
       switch (type) {
         case 'kernel_info_request':
           this.reply(socket, msg, 'kernel_info_reply', this.kernelInfo());
-          setImmediate(() => this.ensureCells());
+          // Build the compiler once the client's start-up handshake is over: jupyter_client repeats
+          // kernel_info until iopub is connected, and a repeat must not wait for the compiler.
+          clearTimeout(this.warmTimer);
+          this.warmTimer = setTimeout(() => this.ensureCells(), WARM_DELAY_MS);
           return undefined;
         case 'execute_request':
           return await this.execute(msg);
