@@ -44,7 +44,7 @@ export interface ModelSpec {
 }
 
 /** Printed by `display()` and the helpers outside the alignmix kernel. */
-export const NO_KERNEL_NOTE = 'interactive widgets need the alignmix kernel (npm run lab); shown here as text';
+export const NO_KERNEL_NOTE = 'widgets need the alignmix kernel: npm run lab';
 
 /** Handler of a change of one state key: the new and the previous value. */
 export type ChangeHandler<T> = (value: T, old: T) => void;
@@ -204,7 +204,7 @@ export abstract class Widget<S extends WidgetState> {
   /** Shows the widget in the current cell's output (a line of text outside the kernel). */
   display(): void {
     if (this.api === null || this.closed) {
-      console.log(`${this.describe()}  (${NO_KERNEL_NOTE})`);
+      console.log(`${this.describe()} (text only; ${NO_KERNEL_NOTE})`);
       return;
     }
     this.api.display({

@@ -288,7 +288,7 @@ describe('display: widgets outside the kernel', () => {
       console.log = log;
     }
     assert.equal(lines.length, 2);
-    assert.match(lines[0], /^IntSlider\(value=6\) +\(interactive widgets need the alignmix kernel/);
-    assert.match(lines[1], /^interact: drawing once with \{"s":6\} \(interactive widgets need the alignmix kernel/);
+    assert.match(lines[0], /^IntSlider\(value=6\) \(text only; widgets need the alignmix kernel: npm run lab\)$/);
+    assert.match(lines[1], /^interact: drawing once with \{"s":6\} \(widgets need the alignmix kernel: npm run lab\)$/);
   });
 });
