@@ -307,9 +307,13 @@ export class Dropdown<T = string> extends Widget<DropdownState> implements Value
     });
   }
 
-  override describe(): string {
+  valueText(): string {
     const index = this.get('index');
-    return `Dropdown(value=${index === null ? 'null' : JSON.stringify(this.get('_options_labels')[index])}, options=${JSON.stringify(this.get('_options_labels'))})`;
+    return index === null ? 'null' : JSON.stringify(this.get('_options_labels')[index]);
+  }
+
+  override describe(): string {
+    return `Dropdown(value=${this.valueText()}, options=${JSON.stringify(this.get('_options_labels'))})`;
   }
 
   protected override validate(changes: Partial<DropdownState>, next: DropdownState): Partial<DropdownState> {

@@ -307,6 +307,8 @@ export abstract class Widget<S extends WidgetState> {
 export interface ValueControl<T> {
   readonly value: T;
   onChange(handler: ChangeHandler<T>): () => void;
+  /** The value as the control shows it (a dropdown's label), for messages. */
+  valueText(): string;
 }
 
 /**
@@ -325,5 +327,9 @@ export abstract class ValueWidget<T, S extends WidgetState & { value: T }> exten
   /** Calls `handler(value, old)` after every change of the value; returns an unsubscribe function. */
   onChange(handler: ChangeHandler<T>): () => void {
     return this.observe('value', handler as ChangeHandler<S['value']>);
+  }
+
+  valueText(): string {
+    return JSON.stringify(this.value);
   }
 }

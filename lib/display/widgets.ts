@@ -67,6 +67,7 @@ export async function interact<C extends Record<string, Control<any>>>(
   const names = Object.keys(controls);
   if (names.length === 0) throw new Error('interact: no controls given');
   const values = () => Object.fromEntries(names.map((k) => [k, controls[k].value])) as ControlValues<C>;
+  const valuesText = () => names.map((k) => `${k}=${controls[k].valueText()}`).join(', ');
   const output = options.output ?? new Output();
   const box = new VBox([...names.map((k) => controls[k]), output]);
 
@@ -77,7 +78,7 @@ export async function interact<C extends Record<string, Control<any>>>(
         await draw(values());
       } catch (e) {
         if (first) throw e;
-        console.error(`interact: drawing failed for ${JSON.stringify(values())}: ${(e as Error).stack ?? e}`);
+        console.error(`interact: drawing failed for ${valuesText()}: ${(e as Error).stack ?? e}`);
       }
     });
   let running: Promise<void> | null = null;
@@ -100,7 +101,7 @@ export async function interact<C extends Record<string, Control<any>>>(
 
   const interaction: Interaction<C> = { controls: controls, output: output, box: box, values: values, redraw: () => redraw() };
   if (!box.live) {
-    console.log(`interact: drawing once with ${JSON.stringify(values())} (${NO_KERNEL_NOTE})`);
+    console.log(`interact: drawing once with ${valuesText()} (${NO_KERNEL_NOTE})`);
     await draw(values());
     return interaction;
   }

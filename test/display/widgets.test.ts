@@ -147,6 +147,7 @@ describe('display: widgets (protocol 2.1 on a fake kernel)', () => {
     d.onChange((v, old) => seen.push([v, old]));
     kernel.fromFrontend(d.id, { method: 'update', state: { index: 2 }, buffer_paths: [] });
     assert.equal(d.value, 30);
+    assert.equal(d.valueText(), '"thirty"');
     d.value = 10;
     assert.deepEqual(seen, [[30, 20], [10, 30]]);
     assert.throws(() => (d.value = 15), /Dropdown: 'value' 15 is not one of the options/);
@@ -289,6 +290,6 @@ describe('display: widgets outside the kernel', () => {
     }
     assert.equal(lines.length, 2);
     assert.match(lines[0], /^IntSlider\(value=6\) \(text only; widgets need the alignmix kernel: npm run lab\)$/);
-    assert.match(lines[1], /^interact: drawing once with \{"s":6\} \(widgets need the alignmix kernel: npm run lab\)$/);
+    assert.match(lines[1], /^interact: drawing once with s=6 \(widgets need the alignmix kernel: npm run lab\)$/);
   });
 });
