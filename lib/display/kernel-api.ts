@@ -34,6 +34,27 @@ export interface KernelApi {
   clearOutput(wait?: boolean): void;
   /** msg_id of the request whose output is being produced now (the Output widget captures by it). */
   currentParentMsgId(): string | undefined;
+  /**
+   * Call `handler` when the user interrupts the kernel (Jupyter's interrupt: SIGINT or
+   * interrupt_request), before the running cell is abandoned; returns a function that removes it.
+   */
+  onInterrupt(handler: () => void): () => void;
+  /** Page a MIME bundle (execute_reply payload `page`, shown in the frontend's pager). */
+  page(bundle: Record<string, unknown>): void;
+  /** `input_request` on the stdin channel; resolves with the user's reply. */
+  input(prompt?: string, opts?: { password?: boolean }): Promise<string>;
+}
+
+/**
+ * The display protocol of cell values: an object with a method under this key renders itself when
+ * it is a cell's last expression (execute_result) with the MIME bundle the method returns, e.g.
+ * `{ 'text/html': '<b>x</b>', 'text/plain': 'x' }`.
+ */
+export const MIME_BUNDLE = Symbol.for('alignmix.mimeBundle');
+
+/** A value's own MIME bundle method, as the kernel calls it. */
+export interface MimeBundleRenderable {
+  [MIME_BUNDLE](): Record<string, unknown>;
 }
 
 export const KERNEL_API_KEY = Symbol.for('alignmix.kernel');

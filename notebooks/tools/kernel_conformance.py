@@ -3,18 +3,17 @@
 Runs on the system Python that has Debian's python3-jupyter-kernel-test (it is not on the pip
 mirror); `nbtools.py conformance` starts it with JUPYTER_PATH pointing at kernel/.
 
-jupyter_kernel_test's checks that tslab passes are configured below: stdout, stderr, display_data,
-completion, inspect, is_complete. The ones tslab does not support stay unconfigured, which the
-library reports as skipped: execute_result (tslab prints values on stdout), error (tslab sends no
-`error` message, only stderr text), history (requests time out), pager, clear_output; kernel_info
-is skipped explicitly because tslab's reply lacks the `status` field the schema requires.
-
-The alignmix-specific checks are what the lab relies on: the kernel works at the repository root,
-so `./lib/...` imports resolve; display ids update in place (live training curves); an error sets
-status 'error' and leaves its text on stderr (how nbtools.py detects failures).
+Every check jupyter_kernel_test offers is configured (kernel_info, stdout, stderr, execute_result,
+error, display_data, history tail/range/search, is_complete complete/incomplete/invalid,
+completion, inspect, pager, clear_output); a skip counts as a failure (see `main`). The alignmix
+checks below go through jupyter_client directly: interrupting an awaited loop stops it and keeps
+the state, tracebacks name cell lines, comms round-trip, late async errors land on their cell,
+tensors render as execute_result, stdin input, display updates by display_id.
 """
 import os
 import shutil
+import signal
+import sys
 import time
 import unittest
 from pathlib import Path
@@ -22,61 +21,97 @@ from queue import Empty
 
 import jupyter_kernel_test
 
+API = "(globalThis as any)[Symbol.for('alignmix.kernel')]"
+
 
 class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
     kernel_name = "alignmix"
     language_name = "typescript"
+    file_extension = ".ts"
 
     code_hello_world = 'console.log("hello, world")'
     code_stderr = 'console.error("to stderr")'
+    code_execute_result = [
+        {"code": "6 * 7", "result": "42"},
+        {"code": "const s: string = 'ab'; s + 'c'", "result": "'abc'"},
+        {"code": "[1, 2].map((x) => x * 2)", "result": "[ 2, 4 ]"},
+    ]
+    code_generate_error = 'throw new RangeError("broken on purpose")'
     code_display_data = [
-        {"code": 'import * as tslab from "tslab"; tslab.display.html("<b>bold</b>")', "mime": "text/html"},
+        {"code": f"{API}.display({{'text/html': '<b>bold</b>', 'text/plain': 'bold'}})", "mime": "text/html"},
+        {"code": f"{API}.display({{'image/svg+xml': '<svg xmlns=\"http://www.w3.org/2000/svg\"/>', 'text/plain': 'svg'}})", "mime": "image/svg+xml"},
         {"code": 'import * as tslab from "tslab"; tslab.display.text("plain")', "mime": "text/plain"},
     ]
+    code_page_something = f"{API}.page({{'text/plain': 'paged text'}})"
+    code_clear_output = f"console.log('gone'); {API}.clearOutput()"
+    code_history_pattern = "6 * 7"
+    supported_history_operations = ("tail", "range", "search")
     completion_samples = [{"text": "Math.ma", "matches": {"max"}}]
     code_inspect_sample = "Math.max"
     complete_code_samples = ["const a = 1;", "function f() { return 1; }"]
     incomplete_code_samples = ["function f() {", "const a = ["]
+    invalid_code_samples = ["const 1x = 2;", "let = ;"]
 
-    def test_kernel_info(self):
-        raise unittest.SkipTest("tslab's kernel_info_reply has no 'status' field (schema check would fail)")
+    # ------------------------------------------------------------------ helpers
 
-    def outputs(self, code):
-        """Execute `code`; (reply content, iopub messages of that request). No schema checks here:
-        tslab's error reply lacks ename/evalue/traceback, which the alignmix checks must see."""
+    def flush(self):
         for get in (self.kc.get_shell_msg, self.kc.get_iopub_msg):
             while True:
                 try:
                     get(timeout=0.1)
                 except Empty:
                     break
-        msg_id = self.kc.execute(code)
+
+    def collect(self, msg_id, timeout=jupyter_kernel_test.TIMEOUT):
+        """(reply content, iopub messages) of request `msg_id`, up to its idle status."""
         while True:
-            reply = self.kc.get_shell_msg(timeout=jupyter_kernel_test.TIMEOUT)
+            reply = self.kc.get_shell_msg(timeout=timeout)
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         messages = []
         while True:
-            msg = self.kc.get_iopub_msg(timeout=jupyter_kernel_test.TIMEOUT)
+            msg = self.kc.get_iopub_msg(timeout=timeout)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
-            messages.append(msg)
+            if msg["msg_type"] not in ("status", "execute_input"):
+                messages.append(msg)
         return reply["content"], messages
+
+    def outputs(self, code, **kw):
+        self.flush()
+        return self.collect(self.kc.execute(code, **kw))
+
+    @staticmethod
+    def stdout(messages):
+        return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
+
+    # ------------------------------------------------------------------ alignmix checks
+
+    def test_alignmix_kernel_info_versions(self):
+        self.flush()
+        self.kc.kernel_info()
+        reply = self.kc.get_shell_msg(timeout=jupyter_kernel_test.TIMEOUT)
+        info = reply["content"]
+        self.assertEqual(info["status"], "ok")
+        self.assertEqual(info["implementation"], "alignmix")
+        # The TypeScript that compiles cells (tslab's), not a hard-coded string.
+        ts_pkg = Path(__file__).resolve().parents[2] / "node_modules" / "@tslab" / "typescript-for-tslab" / "package.json"
+        import json
+
+        self.assertEqual(info["language_info"]["version"], json.loads(ts_pkg.read_text())["version"])
 
     def test_alignmix_repo_root_imports(self):
         reply, messages = self.outputs("import { quickMode } from './lib/display/kernel'; console.log(process.cwd(), typeof quickMode)")
         self.assertEqual(reply["status"], "ok")
-        text = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
-        cwd, kind = text.split()
+        cwd, kind = self.stdout(messages).split()
         self.assertTrue((Path(cwd) / "kernel" / "launch.js").is_file(), f"kernel cwd {cwd} is not the repository root")
         self.assertEqual(kind, "function")
 
     def test_alignmix_survives_new_folder(self):
-        # tslab's single-slot rebuild timer breaks the kernel for good when a folder appears under a
-        # watched one (kernel/launch.js turns directory watchers off); lib/ is watched once a cell
-        # imports from it.
+        # A folder appearing under a watched one used to break tslab's watch compiler for good
+        # (kernel/launch.js turns directory watchers off); lib/ is watched once a cell imports it.
         reply, _ = self.outputs("import { inKernel } from './lib/display/kernel'; inKernel()")
         self.assertEqual(reply["status"], "ok")
         probe = Path(__file__).resolve().parents[2] / "lib" / f".kernel-check-{os.getpid()}"
@@ -91,27 +126,166 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
             reply, messages = self.outputs("console.log('still compiling')")
         finally:
             shutil.rmtree(probe, ignore_errors=True)
-        stderr = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
-        self.assertEqual((reply["status"], stderr), ("ok", ""))
+        self.assertEqual(reply["status"], "ok")
+        self.assertEqual(self.stdout(messages), "still compiling\n")
 
     def test_alignmix_display_update(self):
-        reply, messages = self.outputs('import * as tslab from "tslab"; const d = tslab.newDisplay(); d.html("<i>first</i>"); d.html("<i>second</i>")')
+        code = f"{API}.display({{'text/html': '<i>first</i>'}}, {{ displayId: 'd1' }}); {API}.display({{'text/html': '<i>second</i>'}}, {{ displayId: 'd1', update: true }})"
+        reply, messages = self.outputs(code)
         self.assertEqual(reply["status"], "ok")
-        kinds = [(m["msg_type"], m["content"].get("transient", {}).get("display_id"), m["content"].get("data", {}).get("text/html")) for m in messages]
-        displays = [k for k in kinds if k[0] in ("display_data", "update_display_data")]
-        self.assertEqual([k[0] for k in displays], ["display_data", "update_display_data"])
-        self.assertEqual(displays[0][1], displays[1][1])
-        self.assertTrue(displays[0][1])
-        self.assertEqual([k[2] for k in displays], ["<i>first</i>", "<i>second</i>"])
+        kinds = [(m["msg_type"], m["content"]["transient"].get("display_id"), m["content"]["data"]["text/html"]) for m in messages]
+        self.assertEqual(kinds, [("display_data", "d1", "<i>first</i>"), ("update_display_data", "d1", "<i>second</i>")])
 
-    def test_alignmix_error_on_stderr(self):
-        reply, messages = self.outputs('throw new RangeError("broken on purpose")')
+    def test_alignmix_traceback_names_cell_line(self):
+        code = "const before = 1;\nfunction inner(n: number): number {\n  if (n > 0) throw new TypeError(`bad ${n}`);\n  return n;\n}\ninner(3);"
+        reply, messages = self.outputs(code)
         self.assertEqual(reply["status"], "error")
-        stderr = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
-        self.assertIn("RangeError: broken on purpose", stderr)
-        # tslab drops requests for ~200 ms after an error; the next check must still work.
-        time.sleep(0.5)
+        self.assertEqual((reply["ename"], reply["evalue"]), ("TypeError", "bad 3"))
+        errors = [m for m in messages if m["msg_type"] == "error"]
+        self.assertEqual(len(errors), 1)
+        tb = "\n".join(errors[0]["content"]["traceback"])
+        self.assertIn("line 3:", tb)  # the throw
+        self.assertIn("if (n > 0) throw new TypeError", tb)  # its source line
+        self.assertIn("line 6:", tb)  # the call
+        for internal in ("evalmachine", "node_modules/tslab", "kernel/cells.js", "node:internal"):
+            self.assertNotIn(internal, tb)
+        # A failed cell keeps the declarations it made before failing.
+        reply, messages = self.outputs("before + 1")
+        self.assertEqual((reply["status"], messages[0]["content"]["data"]["text/plain"]), ("ok", "2"))
+
+    def test_alignmix_type_error_is_an_error_message(self):
+        reply, messages = self.outputs("const n: number = 1;\nconst s: string = n;")
+        self.assertEqual(reply["status"], "error")
+        self.assertEqual(reply["ename"], "TypeScriptError")
+        self.assertIn("2:7", reply["evalue"])
+        self.assertEqual([m["msg_type"] for m in messages], ["error"])
+
+    def test_alignmix_strict_and_shorthand(self):
+        reply, _ = self.outputs("function f(x) { return x; }")
+        self.assertEqual(reply["status"], "error", "tsconfig.json's strict (noImplicitAny) is not applied")
+        reply, _ = self.outputs("const plan = { cost: 3 };")
+        self.assertEqual(reply["status"], "ok")
+        reply, messages = self.outputs("const wrapped = { plan }; wrapped.plan.cost")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(messages[-1]["content"]["data"]["text/plain"], "3")
+
+    def test_alignmix_interrupt_async_loop(self):
+        self.outputs("let kept = 'before'; let steps = 0;")
+        self.flush()
+        msg_id = self.kc.execute("for (let i = 0; i < 20; i++) { steps = i + 1; console.log('step', i); await new Promise((r) => setTimeout(r, 150)); }")
+        time.sleep(1.5)  # a few steps, then interrupt as Jupyter does (SIGINT, interrupt_mode "signal")
+        self.km.interrupt_kernel()
+        reply, messages = self.collect(msg_id)
+        self.assertEqual(reply["status"], "error")
+        self.assertEqual(reply["ename"], "KeyboardInterrupt")
+        printed = self.stdout(messages).count("step")
+        self.assertLess(printed, 20)
+        time.sleep(1.0)  # the loop would have printed ~6 more steps by now
+        reply, messages = self.outputs("[kept, steps]")
+        self.assertEqual(reply["status"], "ok")
+        kept, steps = messages[-1]["content"]["data"]["text/plain"].strip("[] ").split(", ")
+        self.assertEqual(kept, "'before'")
+        self.assertEqual(int(steps), printed, "the loop went on after the interrupt")
+
+    def test_alignmix_interrupt_sync_loop(self):
+        self.flush()
+        msg_id = self.kc.execute("let spins = 0; while (true) { spins++; }")
+        time.sleep(1.5)
+        self.km.interrupt_kernel()
+        reply, _ = self.collect(msg_id)
+        self.assertEqual((reply["status"], reply["ename"]), ("error", "KeyboardInterrupt"))
+        reply, messages = self.outputs("spins > 0")
+        self.assertEqual(messages[-1]["content"]["data"]["text/plain"], "true")
+
+    def test_alignmix_async_error_while_running(self):
+        reply, messages = self.outputs("setTimeout(() => { throw new SyntaxError('in a timer'); }, 50); await new Promise((r) => setTimeout(r, 500));")
+        self.assertEqual((reply["status"], reply["ename"], reply["evalue"]), ("error", "SyntaxError", "in a timer"))
+
+    def test_alignmix_late_async_error(self):
+        self.flush()
+        first = self.kc.execute("setTimeout(() => { throw new EvalError('late'); }, 300); 'started'")
+        reply, _ = self.collect(first)
+        self.assertEqual(reply["status"], "ok")
+        deadline = time.time() + 10
+        late = None
+        while time.time() < deadline and late is None:
+            msg = self.kc.get_iopub_msg(timeout=10)
+            if msg["msg_type"] == "error":
+                late = msg
+        self.assertIsNotNone(late)
+        self.assertEqual(late["parent_header"]["msg_id"], first, "the late error is not on the cell that started it")
+        self.assertEqual(late["content"]["ename"], "EvalError")
+        self.assertIn("after that cell finished", late["content"]["evalue"])
+        reply, _ = self.outputs("1")
+        self.assertEqual(reply["status"], "ok", "a late error must not fail the next cell")
+
+    def test_alignmix_comm_round_trip(self):
+        reply, _ = self.outputs(
+            f"{API}.registerCommTarget('echo', (comm: any, data: any) => {{ comm.send({{ opened: data.hello }}); "
+            "comm.onMessage((d: any) => comm.send({ echo: d.value * 2 })); });"
+        )
+        self.assertEqual(reply["status"], "ok")
+        self.flush()
+        comm_id = "c0ffee"
+        msg = self.kc.session.msg("comm_open", {"comm_id": comm_id, "target_name": "echo", "data": {"hello": "hi"}})
+        self.kc.shell_channel.send(msg)
+        msg2 = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": {"value": 21}})
+        self.kc.shell_channel.send(msg2)
+        got = []
+        deadline = time.time() + 20
+        while len(got) < 2 and time.time() < deadline:
+            m = self.kc.get_iopub_msg(timeout=10)
+            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id:
+                got.append((m["parent_header"]["msg_id"], m["content"]["data"]))
+        self.assertEqual(got, [(msg["header"]["msg_id"], {"opened": "hi"}), (msg2["header"]["msg_id"], {"echo": 42})])
+        self.kc.comm_info(target_name="echo")
+        reply = self.kc.get_shell_msg(timeout=10)
+        self.assertEqual(reply["msg_type"], "comm_info_reply")
+        self.assertEqual(reply["content"]["comms"], {comm_id: {"target_name": "echo"}})
+        # Unknown targets are closed again.
+        self.kc.shell_channel.send(self.kc.session.msg("comm_open", {"comm_id": "nobody", "target_name": "missing", "data": {}}))
+        deadline = time.time() + 10
+        closed = False
+        while not closed and time.time() < deadline:
+            m = self.kc.get_iopub_msg(timeout=10)
+            closed = m["msg_type"] == "comm_close" and m["content"]["comm_id"] == "nobody"
+        self.assertTrue(closed)
+
+    def test_alignmix_kernel_comm_open(self):
+        reply, messages = self.outputs(f"const c = {API}.openComm('jupyter.widget', {{ state: 1 }}); c.send({{ x: 2 }}); c.close();")
+        self.assertEqual(reply["status"], "ok")
+        kinds = [m["msg_type"] for m in messages]
+        self.assertEqual(kinds, ["comm_open", "comm_msg", "comm_close"])
+        self.assertEqual(messages[0]["content"]["target_name"], "jupyter.widget")
+        self.assertEqual(len({m["content"]["comm_id"] for m in messages}), 1)
+
+    def test_alignmix_tensor_execute_result(self):
+        reply, messages = self.outputs("import * as tf from '@tensorflow/tfjs'; tf.tensor2d([[1, 2], [3, 4]]).reshape([4])")
+        self.assertEqual(reply["status"], "ok", reply)
+        result = [m for m in messages if m["msg_type"] == "execute_result"]
+        self.assertEqual(len(result), 1)
+        data = result[0]["content"]["data"]
+        self.assertIn("shape=[4] dtype=float32", data["text/plain"])
+        self.assertIn("<td>4</td>", data["text/html"])
+
+    def test_alignmix_stdin_input(self):
+        self.flush()
+        msg_id = self.kc.execute(f"const answer: string = await {API}.input('name? '); answer.toUpperCase()", allow_stdin=True)
+        request = self.kc.get_stdin_msg(timeout=jupyter_kernel_test.TIMEOUT)
+        self.assertEqual((request["msg_type"], request["content"]["prompt"]), ("input_request", "name? "))
+        self.kc.input("ada")
+        reply, messages = self.collect(msg_id)
+        self.assertEqual(reply["status"], "ok")
+        self.assertEqual(messages[-1]["content"]["data"]["text/plain"], "'ADA'")
+
+
+def main() -> int:
+    result = unittest.main(exit=False, verbosity=2).result
+    if result.skipped:
+        print(f"{len(result.skipped)} check(s) skipped; every check must run", file=sys.stderr)
+        return 1
+    return 0 if result.wasSuccessful() else 1
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    sys.exit(main())

@@ -1,0 +1,368 @@
+/*
+ * Running notebook cells: TypeScript in, a value or a Jupyter error out.
+ *
+ * tslab does the TypeScript work (its converter: a watch-mode compiler over the cell plus the
+ * declarations of earlier cells, top-level await, last-expression capture, lib/ imports compiled
+ * on the fly; its executor: the vm run, the `exports` object that holds top-level variables, the
+ * `require` that loads compiled lib/ modules). This module wraps both and adds what tslab lacks:
+ *
+ * - compiler options: the project's tsconfig.json type-checking options (strict, ...) on top of
+ *   tslab's, and inline source maps, so runtime errors can name cell lines. tslab reads the
+ *   TypeScript module through `require`, so a wrapper object put in `require.cache` first is what
+ *   it sees (the module's own exports are getters and cannot be reassigned).
+ * - declarations of a failed cell: tslab keeps them only when the cell succeeds; here a cell that
+ *   compiled keeps its declarations even when it throws or is interrupted (variables set before
+ *   the failure keep their values, those after it are undefined).
+ * - shorthand properties naming an earlier cell's variable (`{ plan }`) are expanded to
+ *   `{ plan: plan }` before compiling (tslab rewrites earlier-cell names to `exports.plan`, which
+ *   a shorthand property cannot hold, and emits a reference to a missing local).
+ * - every cell runs in an AsyncLocalStorage context: timers it starts and promises it creates
+ *   remember their cell, so an interrupt cancels that cell's pending timers (an awaited loop stops
+ *   at its next await of a timer) and an async error is reported on the cell that caused it.
+ * - errors as {ename, evalue, traceback}: stack frames of cell code are mapped through both
+ *   source maps (CommonJS -> ES module -> TypeScript) to cell line:column with the source line;
+ *   frames of the kernel, tslab and Node internals are dropped.
+ */
+'use strict';
+const path = require('path');
+const util = require('util');
+const { AsyncLocalStorage, createHook } = require('async_hooks');
+const { SourceMap } = require('module');
+
+/** Type-checking options taken from tsconfig.json (emit options stay tslab's: ES2022, ESNext modules). */
+const TSCONFIG_CHECKS = ['strict', 'noImplicitAny', 'strictNullChecks', 'noImplicitOverride', 'noFallthroughCasesInSwitch', 'noImplicitReturns', 'noUnusedLocals', 'noUnusedParameters', 'exactOptionalPropertyTypes'];
+const CELL_FILE = /alignmix-cell-(\d+)/;
+const ORIGIN = Symbol('alignmix.cell');
+
+/**
+ * Load tslab's TypeScript through a wrapper that adds tsconfig.json's checks to the watch compiler and
+ * inline source maps to its CommonJS pass. Must run before tslab's converter is first required.
+ */
+function installTypeScript(tslabDir, rootDir) {
+  const tsPath = require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(tslabDir, 'dist')] });
+  const real = require(tsPath);
+  const checks = projectCheckOptions(real, rootDir);
+  const wrapper = {};
+  for (const key of Object.keys(real)) {
+    if (key !== 'createWatchCompilerHost' && key !== 'transpileModule') Object.defineProperty(wrapper, key, { get: () => real[key], enumerable: true });
+  }
+  Object.defineProperty(wrapper, 'createWatchCompilerHost', {
+    enumerable: true,
+    value: (roots, options, ...rest) => real.createWatchCompilerHost(roots, { ...options, ...checks, inlineSourceMap: true }, ...rest),
+  });
+  Object.defineProperty(wrapper, 'transpileModule', {
+    enumerable: true,
+    value: (input, opts) => real.transpileModule(input, { ...opts, compilerOptions: { ...opts.compilerOptions, inlineSourceMap: true } }),
+  });
+  require.cache[tsPath].exports = wrapper;
+  return { ts: real, checks };
+}
+
+/** tsconfig.json's type-checking options (strict, ...), or {} without a tsconfig.json. */
+function projectCheckOptions(ts, rootDir) {
+  const file = path.join(rootDir, 'tsconfig.json');
+  if (!ts.sys.fileExists(file)) return {};
+  const parsed = ts.parseConfigFileTextToJson(file, ts.sys.readFile(file));
+  if (parsed.error) throw new Error(`alignmix kernel: ${file}: ${ts.flattenDiagnosticMessageText(parsed.error.messageText, '\n')}`);
+  const opts = (parsed.config && parsed.config.compilerOptions) || {};
+  return Object.fromEntries(TSCONFIG_CHECKS.filter((k) => k in opts).map((k) => [k, opts[k]]));
+}
+
+/** The inline source maps of a compiled cell, in the order they were appended. */
+function inlineMaps(js) {
+  const maps = [];
+  for (const m of js.matchAll(/\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)/g)) {
+    maps.push(new SourceMap(JSON.parse(Buffer.from(m[1], 'base64').toString())));
+  }
+  return maps;
+}
+
+class Cells {
+  /**
+   * @param {{rootDir: string, tslabDir: string, onLateError: (cell: object|null, err: unknown) => void}} opts
+   */
+  constructor({ rootDir, tslabDir, onLateError }) {
+    const { ts, checks } = installTypeScript(tslabDir, rootDir);
+    this.ts = ts;
+    this.checkOptions = checks;
+    const { createConverter, isCompleteCode } = require(path.join(tslabDir, 'dist', 'converter.js'));
+    const { createExecutor } = require(path.join(tslabDir, 'dist', 'executor.js'));
+    this.isCompleteCode = isCompleteCode;
+    this.onLateError = onLateError;
+    this.decls = '';
+    this.lastConverted = null;
+    this.compiled = new Map(); // cell id -> { maps, lines, count }
+    this.nextId = 1;
+    this.current = null;
+    this.als = new AsyncLocalStorage();
+    this.interruptHandlers = new Set();
+    // What tslab's executor reports through its console: the last expression's value (log) and
+    // errors or diagnostics (error).
+    this.report = { values: [], errors: [] };
+    const self = this;
+    const node = createConverter({ isJS: false, isBrowser: false });
+    let browser = null;
+    const converter = {
+      convert(_prevDecl, src) {
+        const out = node.convert(self.decls, self.expandShorthand(src));
+        self.lastConverted = out;
+        if (out.output) {
+          const id = self.nextId++;
+          out.output += `\n//# sourceURL=alignmix-cell-${id}`;
+          self.compiled.set(id, { maps: inlineMaps(out.output), jsLines: out.output.split('\n').length, lines: src.split('\n'), count: self.current ? self.current.count : null });
+        }
+        return out;
+      },
+      inspect: (_prevDecl, src, pos) => node.inspect(self.decls, src, pos),
+      complete: (_prevDecl, src, pos) => node.complete(self.decls, src, pos),
+      addModule: (...args) => node.addModule(...args),
+      close: () => node.close(),
+    };
+    const convs = {
+      node: converter,
+      get browser() {
+        browser = browser || createConverter({ isJS: false, isBrowser: true });
+        return browser;
+      },
+      close() {
+        node.close();
+        if (browser) browser.close();
+      },
+    };
+    this.executor = createExecutor(rootDir, convs, {
+      log: (value) => this.report.values.push(value),
+      error: (...args) => this.report.errors.push(args),
+    });
+    this.trackTimers();
+    this.trackAsyncErrors();
+  }
+
+  /** The cell whose code is running now (its own context), else the cell being executed. */
+  context() {
+    return this.als.getStore() || this.current;
+  }
+
+  /**
+   * Run one cell. Resolves to { value, hasValue } or { error: {ename, evalue, traceback} }.
+   * `cell` carries what the kernel needs back in callbacks (parent message, execution count).
+   */
+  async run(code, cell) {
+    const store = Object.assign(cell, { running: true, cancelled: false, failure: undefined, timers: new Map() });
+    this.current = store;
+    this.report = { values: [], errors: [] };
+    this.lastConverted = null;
+    let ok;
+    try {
+      ok = await this.als.run(store, () => this.executor.execute(code));
+      // Let rejections of promises the cell dropped surface while it still counts as running.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      store.running = false;
+      if (this.current === store) this.current = null;
+    }
+    const converted = this.lastConverted;
+    if (converted && !(converted.diagnostics && converted.diagnostics.length)) {
+      // The cell compiled: keep its declarations whether it ran to the end or not.
+      this.decls = converted.declOutput || '';
+    }
+    if (store.failure !== undefined) return { error: this.describeError(store.failure) };
+    if (!ok) {
+      const diagnostics = this.report.errors.filter((args) => typeof args[0] === 'string' && args[0].startsWith('%s%d:%d'));
+      if (diagnostics.length) return { error: this.describeDiagnostics(diagnostics, code) };
+      const thrown = this.report.errors.length ? this.report.errors[0][0] : new Error('the cell failed');
+      if (store.cancelled || (thrown && thrown.code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED')) {
+        store.cancelled = true;
+        this.cancelTimers(store);
+        return { error: interruptedError() };
+      }
+      return { error: this.describeError(thrown) };
+    }
+    if (store.cancelled) return { error: interruptedError() };
+    return this.report.values.length ? { value: this.report.values[0], hasValue: true } : { hasValue: false };
+  }
+
+  /** Stop the running cell: cancel its timers, tell interrupt listeners, abandon its await. */
+  interrupt() {
+    const store = this.current;
+    if (!store) return false;
+    store.cancelled = true;
+    this.cancelTimers(store);
+    for (const handler of this.interruptHandlers) {
+      try {
+        handler();
+      } catch (e) {
+        // A listener's failure must not keep the interrupt from stopping the cell.
+      }
+    }
+    this.executor.interrupt();
+    return true;
+  }
+
+  cancelTimers(store) {
+    for (const [timer, clear] of store.timers) clear(timer);
+    store.timers.clear();
+  }
+
+  /** Timers remember the cell that started them; a cancelled cell's callbacks never run. */
+  trackTimers() {
+    const self = this;
+    const wrap = (set, clear, repeat) =>
+      function (callback, ...args) {
+        const store = self.als.getStore();
+        if (!store || typeof callback !== 'function') return set(callback, ...args);
+        let timer;
+        const guarded = function (...cbArgs) {
+          if (!repeat) store.timers.delete(timer);
+          if (store.cancelled) return;
+          try {
+            return callback.apply(this, cbArgs);
+          } catch (e) {
+            self.asyncError(store, e);
+          }
+        };
+        timer = set(guarded, ...args);
+        store.timers.set(timer, clear);
+        return timer;
+      };
+    globalThis.setTimeout = Object.assign(wrap(setTimeout, clearTimeout, false), setTimeout);
+    globalThis.setInterval = wrap(setInterval, clearInterval, true);
+    globalThis.setImmediate = Object.assign(wrap(setImmediate, clearImmediate, false), setImmediate);
+  }
+
+  trackAsyncErrors() {
+    const als = this.als;
+    createHook({
+      init(_id, type, _trigger, resource) {
+        if (type === 'PROMISE') {
+          const store = als.getStore();
+          if (store) resource[ORIGIN] = store;
+        }
+      },
+    }).enable();
+    process.on('unhandledRejection', (reason, promise) => this.asyncError(promise[ORIGIN] || als.getStore() || this.current, reason));
+    process.on('uncaughtException', (err) => this.asyncError(als.getStore() || this.current, err));
+  }
+
+  /** An error thrown outside the cell's own flow (timer, dropped promise, event handler). */
+  asyncError(store, err) {
+    if (store && store.running) {
+      if (store.failure === undefined) store.failure = err;
+      this.executor.interrupt(); // ends the cell's await; run() reports store.failure
+      return;
+    }
+    if (store && store.cancelled) return;
+    this.onLateError(store, err);
+  }
+
+  /** {ename, evalue, traceback} of a thrown value, traceback in cell coordinates. */
+  describeError(err) {
+    if (!(err instanceof Error) && !(err && typeof err === 'object' && 'stack' in err)) {
+      return { ename: err === null ? 'null' : typeof err === 'object' ? (err.constructor && err.constructor.name) || 'Object' : typeof err, evalue: util.inspect(err), traceback: [`Uncaught ${util.inspect(err)}`] };
+    }
+    const ename = err.name || (err.constructor && err.constructor.name) || 'Error';
+    const evalue = String(err.message);
+    const traceback = [`${ename}: ${evalue}`];
+    let shownSource = false;
+    const stack = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+    for (const line of stack) {
+      const frame = /^\s+at (?:(.*?) \()?(.+?):(\d+):(\d+)\)?$/.exec(line);
+      if (!frame) continue;
+      const [, fn, file, l, c] = frame;
+      const cell = CELL_FILE.exec(file);
+      if (cell) {
+        const where = this.cellPosition(Number(cell[1]), Number(l), Number(c));
+        if (!where || where.source === undefined) continue; // the executor's wrapper, not cell code
+        traceback.push(`    at ${fn ? fn + ' ' : ''}(${where.label}, line ${where.line}:${where.column})`);
+        if (!shownSource && where.source !== undefined) {
+          traceback.push(`  ${String(where.line).padStart(4)} | ${where.source}`, `       | ${' '.repeat(Math.max(0, where.column - 1))}^`);
+          shownSource = true;
+        }
+        continue;
+      }
+      if (isInternalFrame(file)) continue;
+      traceback.push(`    at ${fn ? fn + ' ' : ''}(${path.isAbsolute(file) ? path.relative(process.cwd(), file) : file}:${l}:${c})`);
+    }
+    return { ename, evalue, traceback };
+  }
+
+  /** Line and column in the cell's TypeScript for a position in its compiled JavaScript. */
+  cellPosition(id, line, column) {
+    const cell = this.compiled.get(id);
+    // Past the compiled code is the executor's `})(__tslab__.exports, ...)` call, not cell code.
+    if (!cell || cell.maps.length < 2 || line > cell.jsLines) return null;
+    // The executor prepends its function wrapper to line 1, which holds only CommonJS boilerplate.
+    const toModule = cell.maps[cell.maps.length - 1].findEntry(line - 1, column - 1);
+    if (toModule.originalLine === undefined) return null;
+    const toTs = cell.maps[0].findEntry(toModule.originalLine, toModule.originalColumn);
+    if (toTs.originalLine === undefined) return null;
+    // The converter compiles "export {};\n" + cell, so TypeScript line n is cell line n (1-based).
+    const cellLine = toTs.originalLine;
+    return { label: cell.count != null ? `In[${cell.count}]` : 'cell', line: cellLine, column: toTs.originalColumn + 1, source: cell.lines[cellLine - 1] };
+  }
+
+  /** TypeScript diagnostics as one Jupyter error: each at cell line:column with its source line. */
+  describeDiagnostics(diagnostics, code) {
+    const lines = code.split('\n');
+    const traceback = [];
+    const messages = [];
+    for (const [, file, line, column, message] of diagnostics) {
+      const text = typeof message === 'string' ? message : util.inspect(message);
+      messages.push(`${file}${line}:${column} - ${text}`);
+      traceback.push(`${file ? file.trim() + ' ' : 'cell '}line ${line}:${column} - ${text}`);
+      if (!file && lines[line - 1] !== undefined) {
+        traceback.push(`  ${String(line).padStart(4)} | ${lines[line - 1]}`, `       | ${' '.repeat(Math.max(0, column - 1))}^`);
+      }
+    }
+    return { ename: 'TypeScriptError', evalue: messages.join('\n'), traceback: [`TypeScriptError: ${diagnostics.length} error${diagnostics.length > 1 ? 's' : ''}`, ...traceback] };
+  }
+
+  /** `{ name }` -> `{ name: name }` for names declared by earlier cells (see the header). */
+  expandShorthand(src) {
+    if (!src.includes('{') || !this.decls) return src;
+    const ts = this.ts;
+    const file = ts.createSourceFile('cell.ts', src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const edits = [];
+    const visit = (node) => {
+      if (ts.isShorthandPropertyAssignment(node)) {
+        const name = node.name.text;
+        if (new RegExp(`\\b${name}\\b`).test(this.decls)) edits.push({ at: node.name.getStart(file), text: `${name}: ` });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file);
+    let out = src;
+    for (const e of edits.sort((a, b) => b.at - a.at)) out = out.slice(0, e.at) + e.text + out.slice(e.at);
+    return out;
+  }
+
+  /** 'complete' | 'incomplete' (with indent) | 'invalid', from TypeScript's parser. */
+  isComplete(code) {
+    const res = this.isCompleteCode(code);
+    if (!res.completed) return { status: 'incomplete', indent: res.indent };
+    const ts = this.ts;
+    const file = ts.createSourceFile('cell.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+    return file.parseDiagnostics && file.parseDiagnostics.length ? { status: 'invalid' } : { status: 'complete' };
+  }
+
+  complete(code, pos) {
+    return this.executor.complete(code, pos);
+  }
+
+  inspect(code, pos) {
+    return this.executor.inspect(code, pos);
+  }
+
+  close() {
+    this.executor.close();
+  }
+}
+
+function interruptedError() {
+  return { ename: 'KeyboardInterrupt', evalue: 'the cell was interrupted; variables it set before the interrupt keep their values', traceback: ['KeyboardInterrupt: the cell was interrupted'] };
+}
+
+function isInternalFrame(file) {
+  return file.startsWith('node:') || file.startsWith('evalmachine') || file.includes(`${path.sep}node_modules${path.sep}tslab${path.sep}`) || file.startsWith(__dirname + path.sep) || file === 'internal' || file.startsWith('internal/');
+}
+
+module.exports = { Cells };
