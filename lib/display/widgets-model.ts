@@ -21,7 +21,7 @@
  * objects: values, validation and observers work, nothing is sent, and `display()` prints a line
  * of text that says widgets need the kernel.
  */
-import { KernelApi, KernelComm, kernelApi } from './kernel-api';
+import { KernelApi, KernelComm, MIME_BUNDLE, kernelApi } from './kernel-api';
 
 export type WidgetState = Record<string, unknown>;
 
@@ -131,6 +131,8 @@ export abstract class Widget<S extends WidgetState> {
       _view_module: spec.viewModule,
       _view_module_version: spec.viewModuleVersion,
       _view_name: spec.viewName,
+      // @jupyter-widgets/base's WidgetModel key (null: views are not counted), sent by ipywidgets too.
+      _view_count: null,
       ...state,
     };
     this.state = { ...this.state, ...this.validate(this.state, this.state) };
@@ -203,14 +205,18 @@ export abstract class Widget<S extends WidgetState> {
 
   /** Shows the widget in the current cell's output (a line of text outside the kernel). */
   display(): void {
-    if (this.api === null || this.closed) {
-      console.log(`${this.describe()} (text only; ${NO_KERNEL_NOTE})`);
-      return;
-    }
-    this.api.display({
+    const bundle = this[MIME_BUNDLE]();
+    if (this.api === null || this.closed) console.log(bundle['text/plain']);
+    else this.api.display(bundle);
+  }
+
+  /** The widget's view bundle: what display() sends, and what the kernel shows when a cell ends with the widget. */
+  [MIME_BUNDLE](): Record<string, unknown> {
+    if (this.api === null || this.closed) return { 'text/plain': `${this.describe()} (text only; ${NO_KERNEL_NOTE})` };
+    return {
       [WIDGET_VIEW_MIME]: { model_id: this.id, version_major: 2, version_minor: 0 },
       'text/plain': this.describe(),
-    });
+    };
   }
 
   /** Closes the comm: frontends drop the model; later set() throws. */

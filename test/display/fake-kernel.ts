@@ -83,6 +83,18 @@ export class FakeKernel implements KernelApi {
     return this.parent;
   }
 
+  onInterrupt(): () => void {
+    return () => undefined;
+  }
+
+  page(): void {
+    throw new Error('FakeKernel: page() is not part of the widget tests');
+  }
+
+  input(): Promise<string> {
+    return Promise.reject(new Error('FakeKernel: input() is not part of the widget tests'));
+  }
+
   /** The frontend sends `data` on comm `commId` while handling request `parent`. */
   fromFrontend(commId: string, data: Record<string, unknown>, parent = `comm-msg-${commId}`): void {
     const comm = this.comms.get(commId);

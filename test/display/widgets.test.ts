@@ -31,7 +31,7 @@ describe('display: widgets (protocol 2.1 on a fake kernel)', () => {
     assert.deepEqual(slider.data.buffer_paths, []);
     // Every attribute of IntSliderModel in the spec, defaults except the ones given.
     assert.deepEqual(slider.data.state, {
-      ...CONTROLS, _model_name: 'IntSliderModel', _view_name: 'IntSliderView', _dom_classes: [],
+      ...CONTROLS, _model_name: 'IntSliderModel', _view_name: 'IntSliderView', _view_count: null, _dom_classes: [],
       behavior: 'drag-tap', continuous_update: true, description: 'n', description_allow_html: false, disabled: false,
       layout: `IPY_MODEL_${layout.commId}`, max: 10, min: -2, orientation: 'horizontal', readout: true, readout_format: 'd',
       step: 1, style: `IPY_MODEL_${style.commId}`, tabbable: null, tooltip: null, value: 3,
@@ -39,11 +39,11 @@ describe('display: widgets (protocol 2.1 on a fake kernel)', () => {
     assert.equal(layout.data.state._model_name, 'LayoutModel');
     assert.equal(layout.data.state._model_module, '@jupyter-widgets/base');
     assert.equal(layout.data.state._view_name, 'LayoutView');
-    assert.equal(Object.keys(layout.data.state).length, 6 + 39, 'LayoutModel: 6 model/view keys + 39 CSS keys');
+    assert.equal(Object.keys(layout.data.state).length, 7 + 39, 'LayoutModel: 6 model/view keys, _view_count, 39 CSS keys');
     assert.equal(layout.data.state.width, null);
     assert.deepEqual(style.data.state, {
       _model_module: '@jupyter-widgets/controls', _model_module_version: '2.0.0', _model_name: 'SliderStyleModel',
-      _view_module: '@jupyter-widgets/base', _view_module_version: '2.0.0', _view_name: 'StyleView',
+      _view_module: '@jupyter-widgets/base', _view_module_version: '2.0.0', _view_name: 'StyleView', _view_count: null,
       description_width: '', handle_color: null,
     });
   });
@@ -168,7 +168,7 @@ describe('display: widgets (protocol 2.1 on a fake kernel)', () => {
     const out = new Output();
     assert.deepEqual(
       { ...kernel.opened(out.id).data.state, layout: '' },
-      { _model_module: '@jupyter-widgets/output', _model_module_version: '1.0.0', _model_name: 'OutputModel', _view_module: '@jupyter-widgets/output', _view_module_version: '1.0.0', _view_name: 'OutputView', _dom_classes: [], layout: '', msg_id: '', outputs: [], tabbable: null, tooltip: null },
+      { _model_module: '@jupyter-widgets/output', _model_module_version: '1.0.0', _model_name: 'OutputModel', _view_module: '@jupyter-widgets/output', _view_module_version: '1.0.0', _view_name: 'OutputView', _view_count: null, _dom_classes: [], layout: '', msg_id: '', outputs: [], tabbable: null, tooltip: null },
     );
     let mark = kernel.log.length;
     const r = out.capture(() => {
