@@ -73,6 +73,10 @@ function withBuffers(state: WidgetState, paths: unknown, buffers: ArrayBuffer[])
   return state;
 }
 
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+}
+
 /** JSON-level equality: what decides whether a key "changed" and must be sent. */
 function sameValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);

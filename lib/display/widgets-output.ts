@@ -11,7 +11,7 @@
  * `msg_id`.
  */
 import { Layout } from './widgets-controls';
-import { Widget, modelReference } from './widgets-model';
+import { Widget, isThenable, modelReference } from './widgets-model';
 
 export type OutputState = {
   _dom_classes: string[];
@@ -21,10 +21,6 @@ export type OutputState = {
   tabbable: boolean | null;
   tooltip: string | null;
 };
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof (x as PromiseLike<unknown> | null)?.then === 'function';
-}
 
 export class Output extends Widget<OutputState> {
   private depth = 0;

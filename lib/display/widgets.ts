@@ -16,7 +16,7 @@
  */
 import { Output } from './widgets-output';
 import { VBox } from './widgets-controls';
-import { NO_KERNEL_NOTE, ValueControl, Widget, WidgetState } from './widgets-model';
+import { NO_KERNEL_NOTE, ValueControl, Widget, WidgetState, isThenable } from './widgets-model';
 
 export {
   Button, ButtonState, Checkbox, CheckboxState, Dropdown, DropdownOption, DropdownState, FloatLogSlider, FloatSlider,
@@ -71,32 +71,49 @@ export async function interact<C extends Record<string, Control<any>>>(
   const output = options.output ?? new Output();
   const box = new VBox([...names.map((k) => controls[k]), output]);
 
-  const drawOnce = (first: boolean) =>
-    output.capture(async () => {
+  const report = (e: unknown, first: boolean): void => {
+    if (first) throw e;
+    console.error(`interact: drawing failed for ${valuesText()}: ${(e as Error).stack ?? e}`);
+  };
+  /** One drawing inside the output's capture; a promise only when `draw` returned one. */
+  const drawOnce = (first: boolean): void | Promise<void> =>
+    output.capture(() => {
       output.clear(true);
+      let result: unknown;
       try {
-        await draw(values());
+        result = draw(values());
       } catch (e) {
-        if (first) throw e;
-        console.error(`interact: drawing failed for ${valuesText()}: ${(e as Error).stack ?? e}`);
+        return report(e, first);
       }
+      return isThenable(result) ? Promise.resolve(result).then(() => undefined, (e) => report(e, first)) : undefined;
     });
+  // Synchronous drawings complete inside the comm message that caused them, as with ipywidgets;
+  // once a drawing returns a promise, later changes wait for it and coalesce into one drawing.
   let running: Promise<void> | null = null;
   let dirty = false;
   const redraw = (first = false): Promise<void> => {
     dirty = true;
-    running ??= (async () => {
-      try {
-        while (dirty) {
-          dirty = false;
-          await drawOnce(first);
-          first = false;
-        }
-      } finally {
-        running = null;
+    if (running) return running;
+    while (dirty) {
+      dirty = false;
+      const pending = drawOnce(first);
+      first = false;
+      if (pending) {
+        running = (async () => {
+          try {
+            await pending;
+            while (dirty) {
+              dirty = false;
+              await drawOnce(false);
+            }
+          } finally {
+            running = null;
+          }
+        })();
+        return running;
       }
-    })();
-    return running;
+    }
+    return Promise.resolve();
   };
 
   const interaction: Interaction<C> = { controls: controls, output: output, box: box, values: values, redraw: () => redraw() };

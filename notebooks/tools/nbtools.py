@@ -24,8 +24,11 @@ Commands
                the widget manager drew every widget output and, for slides, that reveal.js started.
   conformance  jupyter_kernel_test protocol checks of the kernel (kernel_conformance.py; runs on the
                system Python that has Debian's python3-jupyter-kernel-test).
-  test         conformance + run + export (HTML and slides) + check-render; exit status 1 on any
-               failure.
+  widgets      Jupyter widgets end to end (widget_protocol.py, on this venv's Python): plays the
+               frontend over jupyter_client against lib/display/widgets.ts in the kernel and compares
+               every model's state with Python's ipywidgets.
+  test         conformance + widgets + run + export (HTML and slides) + check-render; exit status 1
+               on any failure.
 
 When a cell counts as failed (the notebook stops there, later notebooks still run):
   1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
@@ -538,12 +541,22 @@ def cmd_conformance(args) -> int:
         return 1
 
 
+def cmd_widgets(args) -> int:
+    say("widget protocol end to end (widget_protocol.py)")
+    try:
+        return subprocess.run([sys.executable, str(Path(__file__).with_name("widget_protocol.py"))], cwd=REPO, timeout=args.conformance_timeout).returncode
+    except subprocess.TimeoutExpired:
+        say(f"the widget protocol test did not finish in {args.conformance_timeout} s")
+        return 1
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def cmd_test(args) -> int:
     steps = [
         ("conformance", lambda: cmd_conformance(args)),
+        ("widgets", lambda: cmd_widgets(args)),
         ("run", lambda: cmd_run(args)),
         ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None, widgets_js=None))),
         ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + suffix) for n in args.notebooks for suffix in (".html", ".slides.html")], dir=EXPORTED, budget_ms=args.budget_ms))),
@@ -597,7 +610,11 @@ def main() -> int:
     p.add_argument("--conformance-timeout", type=int, default=300)
     p.set_defaults(func=cmd_conformance)
 
-    p = sub.add_parser("test", help="conformance + run + export + check-render")
+    p = sub.add_parser("widgets", help="Jupyter widgets end to end against the kernel and ipywidgets")
+    p.add_argument("--conformance-timeout", type=int, default=300)
+    p.set_defaults(func=cmd_widgets)
+
+    p = sub.add_parser("test", help="conformance + widgets + run + export + check-render")
     add_run_options(p)
     p.add_argument("--budget-ms", type=int, default=20000)
     p.add_argument("--conformance-timeout", type=int, default=300)
