@@ -33,6 +33,13 @@ const { SourceMap } = require('module');
 const TSCONFIG_CHECKS = ['strict', 'noImplicitAny', 'strictNullChecks', 'noImplicitOverride', 'noFallthroughCasesInSwitch', 'noImplicitReturns', 'noUnusedLocals', 'noUnusedParameters', 'exactOptionalPropertyTypes'];
 const CELL_FILE = /alignmix-cell-(\d+)/;
 const ORIGIN = Symbol('alignmix.cell');
+/**
+ * Chained tensor ops (`x.reshape([4])`): tfjs-core declares them in this module augmentation but
+ * registers them on Tensor.prototype only when this module runs, which its CommonJS build cannot
+ * load (ES module files); the @tensorflow/tfjs bundle registers the same methods on tfjs-core's
+ * Tensor class, so the kernel loads it once a cell has loaded tfjs-core.
+ */
+const CHAINED_OPS = '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 
 /**
  * Load tslab's TypeScript through a wrapper that adds tsconfig.json's checks to the watch compiler and
@@ -48,7 +55,7 @@ function installTypeScript(tslabDir, rootDir) {
   }
   Object.defineProperty(wrapper, 'createWatchCompilerHost', {
     enumerable: true,
-    value: (roots, options, ...rest) => real.createWatchCompilerHost(roots, { ...options, ...checks, inlineSourceMap: true }, ...rest),
+    value: (roots, options, ...rest) => real.createWatchCompilerHost([...roots, ...chainedOpsTypes(rootDir)], { ...options, ...checks, inlineSourceMap: true }, ...rest),
   });
   Object.defineProperty(wrapper, 'transpileModule', {
     enumerable: true,
@@ -56,6 +63,15 @@ function installTypeScript(tslabDir, rootDir) {
   });
   require.cache[tsPath].exports = wrapper;
   return { ts: real, checks };
+}
+
+/** The declaration file of tfjs-core's chained ops, as an extra root file of every cell's program (or none). */
+function chainedOpsTypes(rootDir) {
+  try {
+    return [require.resolve(`${CHAINED_OPS}.d.ts`, { paths: [rootDir] })];
+  } catch {
+    return [];
+  }
 }
 
 /** tsconfig.json's type-checking options (strict, ...), or {} without a tsconfig.json. */
@@ -106,6 +122,8 @@ class Cells {
       convert(_prevDecl, src) {
         const out = node.convert(self.decls, self.expandShorthand(src));
         self.lastConverted = out;
+        if (out.output && !out.hasToplevelAwait) out.hasToplevelAwait = self.hasTopLevelAwait(src);
+
         if (out.output) {
           const id = self.nextId++;
           out.output += `\n//# sourceURL=alignmix-cell-${id}`;
@@ -133,8 +151,35 @@ class Cells {
       log: (value) => this.report.values.push(value),
       error: (...args) => this.report.errors.push(args),
     });
+    this.registerChainedOpsAfterRequire(rootDir);
     this.trackTimers();
     this.trackAsyncErrors();
+  }
+
+  /** See CHAINED_OPS: after each require of a cell, load @tensorflow/tfjs if tfjs-core is loaded. */
+  registerChainedOpsAfterRequire(rootDir) {
+    const resolve = (id) => {
+      try {
+        return require.resolve(id, { paths: [rootDir] });
+      } catch {
+        return null;
+      }
+    };
+    const core = resolve('@tensorflow/tfjs-core');
+    const union = resolve('@tensorflow/tfjs');
+    if (!core || !union) return;
+    const slot = globalThis.__tslab__;
+    let done = false;
+    slot.require = new Proxy(slot.require, {
+      apply(target, thisArg, args) {
+        const mod = Reflect.apply(target, thisArg, args);
+        if (!done && require.cache[core]) {
+          done = true;
+          require(union);
+        }
+        return mod;
+      },
+    });
   }
 
   /** The cell whose code is running now (its own context), else the cell being executed. */
@@ -147,7 +192,7 @@ class Cells {
    * `cell` carries what the kernel needs back in callbacks (parent message, execution count).
    */
   async run(code, cell) {
-    const store = Object.assign(cell, { running: true, cancelled: false, failure: undefined, timers: new Map() });
+    const store = Object.assign(cell, { running: true, cancelled: false, softInterrupted: false, failure: undefined, timers: new Map() });
     this.current = store;
     this.report = { values: [], errors: [] };
     this.lastConverted = null;
@@ -181,19 +226,29 @@ class Cells {
     return this.report.values.length ? { value: this.report.values[0], hasValue: true } : { hasValue: false };
   }
 
-  /** Stop the running cell: cancel its timers, tell interrupt listeners, abandon its await. */
+  /**
+   * Interrupt the running cell. With interrupt listeners registered (kernel API `onInterrupt`,
+   * e.g. a training run that stops between batches and checkpoints), the first interrupt only
+   * calls them and the cell ends on its own; otherwise, or on a second interrupt, the cell stops
+   * hard: its pending timers are cancelled (a loop awaiting one never resumes) and its await is
+   * abandoned.
+   */
   interrupt() {
     const store = this.current;
     if (!store) return false;
+    if (this.interruptHandlers.size && !store.softInterrupted) {
+      store.softInterrupted = true;
+      for (const handler of [...this.interruptHandlers]) {
+        try {
+          handler();
+        } catch (e) {
+          this.asyncError(store, e);
+        }
+      }
+      return true;
+    }
     store.cancelled = true;
     this.cancelTimers(store);
-    for (const handler of this.interruptHandlers) {
-      try {
-        handler();
-      } catch (e) {
-        // A listener's failure must not keep the interrupt from stopping the cell.
-      }
-    }
     this.executor.interrupt();
     return true;
   }
@@ -314,6 +369,22 @@ class Cells {
       }
     }
     return { ename: 'TypeScriptError', evalue: messages.join('\n'), traceback: [`TypeScriptError: ${diagnostics.length} error${diagnostics.length > 1 ? 's' : ''}`, ...traceback] };
+  }
+
+  /**
+   * True when the cell awaits at top level. tslab detects this from a TypeScript diagnostic that
+   * it misses for `await (expr)`; the executor then runs the cell in an async wrapper.
+   */
+  hasTopLevelAwait(src) {
+    const ts = this.ts;
+    const file = ts.createSourceFile('cell.ts', src, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    const visit = (node) => {
+      if (ts.isFunctionLike(node) || ts.isClassLike(node)) return false;
+      if (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier)) return true;
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'await') return true;
+      return Boolean(ts.forEachChild(node, visit));
+    };
+    return Boolean(ts.forEachChild(file, visit));
   }
 
   /** `{ name }` -> `{ name: name }` for names declared by earlier cells (see the header). */

@@ -191,7 +191,7 @@ class Kernel {
     const target = cell ? cell.parent : this.lastParent;
     if (target) this.conn.send('iopub', 'error', labelled, target);
     const running = this.cells.current;
-    if (running && running !== cell) this.stream(running.parent, 'stderr', `[late error from ${label}] ${error.ename}: ${error.evalue}\n`);
+    if (running && running !== cell) this.stream(running.parent, 'stderr', `UncaughtAsyncError from ${label} (after it finished): ${error.ename}: ${error.evalue}\n`);
   }
 
   // ---------------------------------------------------------------------------------- output

@@ -1,44 +1,49 @@
 /**
- * The notebook side of alignmix: is this code running in the tslab kernel, and how does it reach
- * the kernel's display channel.
+ * The notebook side of alignmix: is this code running in the alignmix kernel, and how does it
+ * reach the kernel's display channel.
  *
- * Detection: tslab's executor defines `globalThis.__tslab__` before it runs any cell, and
- * `require('tslab')` inside code that tslab compiled (the notebook and the lib/ modules it
- * imports) returns the kernel's own tslab instance, whose display sends Jupyter `display_data`
- * messages. Outside a kernel (mocha, the CLI, a script) nothing here loads tslab (it would pull in
- * its TypeScript compiler for nothing) and callers fall back to plain text.
+ * Detection and display go through the kernel's in-process API (kernel-api.ts), which the kernel
+ * (kernel/kernel.js) installs before it runs the first cell. Outside a kernel (mocha, the CLI, a
+ * script) the API is absent and callers fall back to plain text.
  *
  * Quick mode: `npm run test:notebooks` sets ALIGNMIX_QUICK=1; notebooks read it through
  * `quickMode()` to shrink their work to a smoke test of the same code path.
  */
-import type * as Tslab from 'tslab';
+import { randomUUID } from 'crypto';
+import { kernelApi } from './kernel-api';
 
-/** The subset of tslab's `Display` that alignmix uses (so tests can pass a recorder). */
+/** The part of a display that alignmix uses (so tests can pass a recorder). */
 export interface HtmlDisplay {
   html(s: string): void;
 }
 
-/** True inside a tslab kernel. */
+/** True inside the alignmix kernel. */
 export function inKernel(): boolean {
-  return '__tslab__' in globalThis;
-}
-
-function tslab(): typeof Tslab | null {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return inKernel() ? (require('tslab') as typeof Tslab) : null;
+  return kernelApi() !== null;
 }
 
 /** The kernel's display (each call appends a new output), or null outside a kernel. */
 export function kernelDisplay(): HtmlDisplay | null {
-  return tslab()?.display ?? null;
+  const api = kernelApi();
+  return api ? { html: (s) => api.display({ 'text/html': s }) } : null;
 }
 
 /**
  * A display bound to one output of the current cell: its first `html()` creates the output, later
- * calls replace it in place (Jupyter `update_display_data`). Null outside a kernel.
+ * calls replace it in place (Jupyter `update_display_data` with the same display_id). Null outside
+ * a kernel.
  */
 export function newKernelDisplay(): HtmlDisplay | null {
-  return tslab()?.newDisplay() ?? null;
+  const api = kernelApi();
+  if (!api) return null;
+  const displayId = randomUUID();
+  let shown = false;
+  return {
+    html(s) {
+      api.display({ 'text/html': s }, { displayId, update: shown });
+      shown = true;
+    },
+  };
 }
 
 /** True when ALIGNMIX_QUICK=1: notebooks run a cut-down version of their work (CI smoke test). */

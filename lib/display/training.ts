@@ -12,10 +12,13 @@
  * Averaging into `pointsPerEpoch` points keeps every redraw small on long runs: LiveCurves
  * re-sends the whole figure each time.
  *
- * Interrupts. tslab answers Jupyter's interrupt (SIGINT) by abandoning the running cell, but
- * JavaScript cannot stop the promise it was awaiting: a training loop would go on in the
- * background. `interruptSignal()` turns the same SIGINT into an AbortSignal that `train()`
- * checks between batches, so the run stops with its last epoch's checkpoint, ready to resume.
+ * Interrupts. JavaScript cannot stop a promise it awaits, and the kernel's hard interrupt (which
+ * cancels the cell's timers and abandons its await) would leave a training run without its
+ * checkpoint. `interruptSignal()` turns the interrupt into an AbortSignal that `train()` checks
+ * between batches, so the run stops with a checkpoint, ready to resume: in the alignmix kernel it
+ * listens through the kernel API (`onInterrupt`: while a listener is registered, the first
+ * interrupt of a cell only calls the listeners and the cell ends on its own; a second one stops it
+ * hard), elsewhere on SIGINT.
  *
  * Batch log. One record per batch, as lib/train/trainer.ts writes it: mode, lambda, losses,
  * learning rate and, for aligned modes, the Sinkhorn diagnostics (iterations, L1 marginal errors
@@ -33,6 +36,7 @@ import type { BatchEvent, EpochRecord, TrainCallbacks } from '../train/trainer';
 import { runFile } from '../train/run-dir';
 import { assertInt, assertKnownKeys, assertPositive } from '../validate';
 import { HtmlDisplay } from './kernel';
+import { kernelApi } from './kernel-api';
 import { PlotlyFigure, PlotlyTrace } from './plotly';
 import { LiveCurves } from './progress';
 import { Rows, TableCell } from './table';
@@ -108,6 +112,8 @@ export function trainingCurves(options: TrainingCurvesOptions = {}): { curves: L
 export function interruptSignal(): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   const onInterrupt = () => controller.abort();
+  const kernel = kernelApi();
+  if (kernel) return { signal: controller.signal, release: kernel.onInterrupt(onInterrupt) };
   process.once('SIGINT', onInterrupt);
   return { signal: controller.signal, release: () => void process.removeListener('SIGINT', onInterrupt) };
 }

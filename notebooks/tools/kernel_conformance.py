@@ -197,6 +197,22 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         reply, messages = self.outputs("spins > 0")
         self.assertEqual(messages[-1]["content"]["data"]["text/plain"], "true")
 
+    def test_alignmix_interrupt_listener(self):
+        # With an onInterrupt listener (how interruptSignal() stops training between batches),
+        # the first interrupt only tells the listener; the cell winds down by itself and succeeds.
+        self.flush()
+        code = (
+            f"let stopping = false; let rounds = 0; const stop = {API}.onInterrupt(() => {{ stopping = true; }});\n"
+            "while (!stopping && rounds < 100) { rounds++; await new Promise((r) => setTimeout(r, 100)); }\n"
+            "stop(); `stopped after ${rounds < 100 ? 'interrupt' : 'all rounds'}`"
+        )
+        msg_id = self.kc.execute(code)
+        time.sleep(1.5)
+        self.km.interrupt_kernel()
+        reply, messages = self.collect(msg_id)
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(messages[-1]["content"]["data"]["text/plain"], "'stopped after interrupt'")
+
     def test_alignmix_async_error_while_running(self):
         reply, messages = self.outputs("setTimeout(() => { throw new SyntaxError('in a timer'); }, 50); await new Promise((r) => setTimeout(r, 500));")
         self.assertEqual((reply["status"], reply["ename"], reply["evalue"]), ("error", "SyntaxError", "in a timer"))

@@ -32,16 +32,18 @@ Commands
 
 When a cell counts as failed (the notebook stops there, later notebooks still run):
   1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
-     TypeScript compile error, a rejected top-level await), or the cell times out, or the kernel dies;
-  2. the cell has an `error` output (kernels other than tslab report errors that way);
+     TypeScript compile error, a rejected top-level await, an interrupt), or the cell times out, or
+     the kernel dies;
+  2. the cell has an `error` output (the alignmix kernel reports errors that way, with ename,
+     evalue and a traceback in cell lines);
   3. the cell's stderr stream has a line that starts with an error name (`Error`, `TypeError:`,
-     `SomethingException`, `UncaughtException:`, `UnhandledPromiseRejection:`) or a JavaScript
-     stack frame (`    at f (file.ts:3:7)`). tslab reports errors only as stderr text (no
-     ename/traceback), and reports errors of async work that outlives its cell (a timer, a
-     forgotten promise) as `UncaughtException:` / `UnhandledPromiseRejection:` in whichever cell runs
-     next, with status 'ok'. Other stderr text (warnings, TensorFlow's log lines) is not a failure.
-Cells run one at a time and the run stops at the first failure: tslab ignores requests for about
-200 ms after an error, so executing on past an error (nbconvert --allow-errors) silently skips cells.
+     `SomethingException`, `UncaughtAsyncError`) or a JavaScript stack frame (`    at f
+     (file.ts:3:7)`): code that catches an error and prints it, and errors of async work that
+     outlives its cell (a timer, a forgotten promise), which the kernel reports on the cell that
+     started it and, as an `UncaughtAsyncError from In[n]` line, on the cell running then. Other
+     stderr text (warnings) is not a failure.
+Cells run one at a time and the run stops at the first failure (the kernel aborts execute requests
+queued behind a failed one, as ipykernel does).
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ EXECUTED = BUILD / "executed"
 EXPORTED = BUILD / "export"
 KERNEL_NAME = "alignmix"
 
-ERROR_LINE = re.compile(r"^(?:\w*(?:Error|Exception)\b|Uncaught\w*\b|UnhandledPromiseRejection\w*\b)", re.M)
+ERROR_LINE = re.compile(r"^(?:\w*(?:Error|Exception)\b|Uncaught\w*\b)", re.M)
 STACK_LINE = re.compile(r"^\s+at \S.*:\d+:\d+\)?\s*$", re.M)
 # A plot placeholder's opening tag (nbconvert re-serialises outputs, so attribute order varies).
 DIV_TAG = re.compile(r"<div\b[^>]*>")
