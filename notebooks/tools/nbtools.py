@@ -380,6 +380,20 @@ def plot_divs(html: str) -> dict[str, str]:
     return found
 
 
+WIDGET_STATE = re.compile(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', re.S)
+
+
+def widget_output_html(source: str) -> str:
+    """The HTML outputs that Output widgets captured (in the page's widget state): the widget manager draws them."""
+    parts = []
+    for m in WIDGET_STATE.finditer(source):
+        for model in json.loads(m.group(1))["state"].values():
+            for out in model["state"].get("outputs", []) if model["model_name"] == "OutputModel" else []:
+                html = out.get("data", {}).get("text/html", "")
+                parts.append("".join(html) if isinstance(html, list) else html)
+    return "\n".join(parts)
+
+
 class MarkdownText(HTMLParser):
     """
     The text of an exported page's rendered markdown cells, cut into the runs in which MathJax
@@ -472,12 +486,12 @@ def expected_formulas(html: str) -> int:
 
 def check_html(html: Path, budget_ms: int) -> bool:
     """
-    Plots: every plot placeholder of the page holds a plotly plot. Maths: MathJax typeset as many
-    formulas as the markdown cells hold, with no TeX errors. Widgets: the widget manager drew every
-    widget output. Slides: reveal.js started.
+    Plots: every plot placeholder of the page, those in Output widgets included, holds a plotly
+    plot. Maths: MathJax typeset as many formulas as the markdown cells hold, with no TeX errors.
+    Widgets: the widget manager drew every widget output. Slides: reveal.js started.
     """
     source = html.read_text(encoding="utf-8")
-    expected = plot_divs(source)
+    expected = plot_divs(source) | plot_divs(widget_output_html(source))
     formulas = expected_formulas(source)
     slides = html.name.endswith(".slides.html")
     started = time.monotonic()
