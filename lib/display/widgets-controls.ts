@@ -155,6 +155,11 @@ const SLIDER_DEFAULTS = {
  * [min, max] (for the log slider: [base^min, base^max], min and max being exponents).
  */
 abstract class Slider<S extends SliderState> extends ValueWidget<number, S> {
+  /** `own`: the model's defaults besides those all sliders share. */
+  protected constructor(name: 'IntSlider' | 'FloatSlider' | 'FloatLogSlider', own: Partial<S>, options: Options<S>) {
+    super(controlSpec(name), { ...describedState('SliderStyleModel', options), ...SLIDER_DEFAULTS, ...own, ...ownKeys(options) } as unknown as S);
+  }
+
   /** IntSlider's values are integers (a prototype getter: validate() runs before fields exist). */
   protected get integer(): boolean {
     return false;
@@ -183,33 +188,21 @@ export class IntSlider extends Slider<SliderState> {
   }
 
   constructor(options: Options<SliderState> = {}) {
-    super(controlSpec('IntSlider'), {
-      ...describedState('SliderStyleModel', options),
-      ...SLIDER_DEFAULTS, value: 0, min: 0, max: 100, step: 1, readout_format: 'd',
-      ...ownKeys(options),
-    });
+    super('IntSlider', { value: 0, min: 0, max: 100, step: 1, readout_format: 'd' }, options);
   }
 }
 
 /** A float slider (FloatSliderModel). */
 export class FloatSlider extends Slider<SliderState> {
   constructor(options: Options<SliderState> = {}) {
-    super(controlSpec('FloatSlider'), {
-      ...describedState('SliderStyleModel', options),
-      ...SLIDER_DEFAULTS, value: 0, min: 0, max: 100, step: 0.1, readout_format: '.2f',
-      ...ownKeys(options),
-    });
+    super('FloatSlider', { value: 0, min: 0, max: 100, step: 0.1, readout_format: '.2f' }, options);
   }
 }
 
 /** A slider over base^min .. base^max on a log scale (FloatLogSliderModel); `value` is the number itself, min/max/step are exponents. */
 export class FloatLogSlider extends Slider<LogSliderState> {
   constructor(options: Options<LogSliderState> = {}) {
-    super(controlSpec('FloatLogSlider'), {
-      ...describedState('SliderStyleModel', options),
-      ...SLIDER_DEFAULTS, value: 1, min: 0, max: 4, step: 0.1, base: 10, readout_format: '.3g',
-      ...ownKeys(options),
-    });
+    super('FloatLogSlider', { value: 1, min: 0, max: 4, step: 0.1, base: 10, readout_format: '.3g' }, options);
   }
 
   protected override valueRange(state: LogSliderState): [number, number] {
