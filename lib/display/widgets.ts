@@ -14,6 +14,7 @@
  * with the initial values and prints that widgets need the kernel.
  * Notebooks import this file as './lib/display/widgets'.
  */
+import { MIME_BUNDLE } from './kernel-api';
 import { Output } from './widgets-output';
 import { VBox } from './widgets-controls';
 import { NO_KERNEL_NOTE, ValueControl, Widget, WidgetState, isThenable } from './widgets-model';
@@ -47,6 +48,8 @@ export interface Interaction<C> {
   values(): ControlValues<C>;
   /** Draws again with the current values, as a change does; resolves when drawn. */
   redraw(): Promise<void>;
+  /** One line, `interact(lambda=0.5, eps=0.01)`, when a cell ends with the interaction (the widgets are already shown). */
+  [MIME_BUNDLE](): Record<string, unknown>;
 }
 
 /**
@@ -116,7 +119,10 @@ export async function interact<C extends Record<string, Control<any>>>(
     return Promise.resolve();
   };
 
-  const interaction: Interaction<C> = { controls: controls, output: output, box: box, values: values, redraw: () => redraw() };
+  const interaction: Interaction<C> = {
+    controls: controls, output: output, box: box, values: values, redraw: () => redraw(),
+    [MIME_BUNDLE]: () => ({ 'text/plain': `interact(${valuesText()})` }),
+  };
   if (!box.live) {
     console.log(`interact: drawing once with ${valuesText()} (${NO_KERNEL_NOTE})`);
     await draw(values());

@@ -8,6 +8,7 @@ import { strict as assert } from 'assert';
 import {
   Button, Checkbox, Dropdown, FloatLogSlider, FloatSlider, HBox, IntSlider, Label, Output, VBox, WIDGET_VIEW_MIME, interact,
 } from '../../lib/display/widgets';
+import { MIME_BUNDLE } from '../../lib/display/kernel-api';
 import { FakeKernel, Sent } from './fake-kernel';
 
 const CONTROLS = { _model_module: '@jupyter-widgets/controls', _model_module_version: '2.0.0', _view_module: '@jupyter-widgets/controls', _view_module_version: '2.0.0' };
@@ -240,6 +241,7 @@ describe('display: widgets (protocol 2.1 on a fake kernel)', () => {
     gates.shift()!();
     await again;
     assert.deepEqual(drawn, [1, 2, 4, 4]);
+    assert.deepEqual(ui[MIME_BUNDLE](), { 'text/plain': 'interact(n=4)' }, 'a cell ending with the interaction shows one line');
   });
 
   it('interact rejects when the first drawing throws (so the notebook cell fails)', async () => {
