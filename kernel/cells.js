@@ -136,6 +136,7 @@ class Cells {
       addModule: (...args) => node.addModule(...args),
       close: () => node.close(),
     };
+    this.converter = converter;
     const convs = {
       node: converter,
       get browser() {
@@ -360,15 +361,24 @@ class Cells {
     const lines = code.split('\n');
     const traceback = [];
     const messages = [];
+    let previous = '';
     for (const [, file, line, column, message] of diagnostics) {
       const text = typeof message === 'string' ? message : util.inspect(message);
       messages.push(`${file}${line}:${column} - ${text}`);
+      // tslab splits a message chain into diagnostics at one position: the details follow indented.
+      const at = `${file}${line}:${column}`;
+      if (at === previous) {
+        traceback.push(`    ${text}`);
+        continue;
+      }
+      previous = at;
       traceback.push(`${file ? file.trim() + ' ' : 'cell '}line ${line}:${column} - ${text}`);
       if (!file && lines[line - 1] !== undefined) {
         traceback.push(`  ${String(line).padStart(4)} | ${lines[line - 1]}`, `       | ${' '.repeat(Math.max(0, column - 1))}^`);
       }
     }
-    return { ename: 'TypeScriptError', evalue: messages.join('\n'), traceback: [`TypeScriptError: ${diagnostics.length} error${diagnostics.length > 1 ? 's' : ''}`, ...traceback] };
+    const count = traceback.filter((l) => !l.startsWith(' ')).length;
+    return { ename: 'TypeScriptError', evalue: messages.join('\n'), traceback: [`TypeScriptError: ${count} error${count > 1 ? 's' : ''}`, ...traceback] };
   }
 
   /**

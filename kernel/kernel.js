@@ -27,6 +27,8 @@ class Kernel {
     this.history = [];
     this.comms = new Map();
     this.commTargets = new Map();
+    /** registerRenderer entries: name -> value => MIME bundle | null. */
+    this.renderers = new Map();
     this.lastParent = null;
     /** Execute requests that arrived up to this arrival number are aborted (see execute()). */
     this.abortUpTo = 0;
@@ -38,9 +40,7 @@ class Kernel {
   async start() {
     await this.conn.bind();
     this.captureStreams();
-    this.cells = new Cells({ rootDir: this.rootDir, tslabDir: this.tslabDir, onLateError: (cell, err) => this.lateError(cell, err) });
-    this.installApi();
-    process.on('SIGINT', () => this.cells.interrupt());
+    process.on('SIGINT', () => this.cells && this.cells.interrupt());
     this.loop('control', (msg) => this.dispatch('control', msg));
     let queue = Promise.resolve();
     this.loop('shell', (msg) => {
@@ -62,13 +62,29 @@ class Kernel {
     })().catch((e) => warn(`${socket} loop ended: ${e.message}`));
   }
 
+  /**
+   * The cell runner, created on first need: building tslab's compiler takes seconds, and clients
+   * wait for the first kernel_info reply before anything else, so that reply goes out first and
+   * the compiler is built right after it.
+   */
+  ensureCells() {
+    if (!this.cells) {
+      this.cells = new Cells({ rootDir: this.rootDir, tslabDir: this.tslabDir, onLateError: (cell, err) => this.lateError(cell, err) });
+      this.installApi();
+    }
+    return this.cells;
+  }
+
   async dispatch(socket, msg) {
     const type = msg.header.msg_type;
     this.status('busy', msg);
     try {
+      if (!['kernel_info_request', 'shutdown_request', 'history_request', 'comm_info_request', 'interrupt_request'].includes(type)) this.ensureCells();
       switch (type) {
         case 'kernel_info_request':
-          return this.reply(socket, msg, 'kernel_info_reply', this.kernelInfo());
+          this.reply(socket, msg, 'kernel_info_reply', this.kernelInfo());
+          setImmediate(() => this.ensureCells());
+          return undefined;
         case 'execute_request':
           return await this.execute(msg);
         case 'is_complete_request':
@@ -88,7 +104,7 @@ class Kernel {
         case 'comm_close':
           return this.commClose(msg);
         case 'interrupt_request':
-          this.cells.interrupt();
+          if (this.cells) this.cells.interrupt();
           return this.reply(socket, msg, 'interrupt_reply', { status: 'ok' });
         case 'shutdown_request':
           this.reply(socket, msg, 'shutdown_reply', { status: 'ok', restart: Boolean(msg.content.restart) });
@@ -160,7 +176,7 @@ class Kernel {
     if (result.hasValue && !silent) {
       let data;
       try {
-        data = mimeBundle(result.value);
+        data = mimeBundle(result.value, this.renderers);
       } catch (e) {
         const error = this.cells.describeError(e);
         this.conn.send('iopub', 'error', error, msg);
@@ -317,6 +333,9 @@ class Kernel {
         kernel.conn.send('iopub', 'comm_open', { comm_id: comm.id, target_name: targetName, data }, kernel.outputParent(), { metadata: opts.metadata, buffers: opts.buffers });
         return comm;
       },
+      registerRenderer(name, render) {
+        kernel.renderers.set(name, render);
+      },
       registerCommTarget(targetName, onOpen) {
         kernel.commTargets.set(targetName, onOpen);
       },
@@ -392,7 +411,7 @@ class Kernel {
 
   shutdown() {
     try {
-      this.cells.close();
+      if (this.cells) this.cells.close();
     } finally {
       this.conn.close();
       process.exit(0);

@@ -2,11 +2,11 @@
  * A cell's value as a Jupyter MIME bundle (execute_result's `data`).
  *
  * In order: an object with a `Symbol.for('alignmix.mimeBundle')` method renders itself (the
- * documented display protocol, MIME_BUNDLE in lib/display/kernel-api.ts); a tf.Tensor renders as
- * shape, dtype and its values (a table up to rank 2, a heatmap beside a 2-D table, an image grid
- * for a batch of images [N, H, W, 1|3]); a danfojs DataFrame as an HTML table; anything else as
- * Node's util.inspect text. Tensors and DataFrames are recognised by shape (duck typing): the
- * kernel does not load tfjs or danfojs itself.
+ * documented display protocol, MIME_BUNDLE in lib/display/kernel-api.ts); renderers that library
+ * code registered (lib/display/rich.ts: DataFrames, plotly figures, run summaries, Sinkhorn
+ * diagnostics, configs); a tf.Tensor renders as shape, dtype and its values (a table up to rank 2,
+ * a heatmap beside a 2-D table, images for an image batch [N, H, W, 1|3]); anything else as Node's
+ * util.inspect text. Tensors are recognised by shape (duck typing): the kernel does not load tfjs.
  */
 'use strict';
 const util = require('util');
@@ -23,10 +23,6 @@ function isTensor(v) {
   return v && typeof v === 'object' && Array.isArray(v.shape) && typeof v.dtype === 'string' && typeof v.dataSync === 'function' && typeof v.arraySync === 'function';
 }
 
-function isDataFrame(v) {
-  return v && typeof v === 'object' && Array.isArray(v.columns) && Array.isArray(v.values) && Array.isArray(v.index) && typeof v.head === 'function';
-}
-
 function formatNumber(x) {
   if (typeof x !== 'number') return String(x);
   if (Number.isInteger(x)) return String(x);
@@ -34,22 +30,20 @@ function formatNumber(x) {
   return a !== 0 && (a < 1e-3 || a >= 1e5) ? x.toExponential(3) : x.toFixed(4);
 }
 
-/** An HTML table of rows (arrays), with optional header and index; long sides elided in the middle. */
-function htmlTable(rows, header, index) {
+/** An HTML table of rows (arrays of numbers); long sides elided in the middle. */
+function htmlTable(rows) {
   const pick = (n, max) => (n <= max ? [...Array(n).keys()] : [...[...Array(max / 2).keys()], -1, ...[...Array(max / 2).keys()].map((i) => n - max / 2 + i)]);
   const ri = pick(rows.length, MAX_ROWS);
-  const ncol = rows.length ? rows[0].length : header ? header.length : 0;
+  const ncol = rows.length ? rows[0].length : 0;
   const ci = pick(ncol, MAX_COLS);
   const cell = (tag, x) => `<${tag}>${x}</${tag}>`;
-  let html = '<table class="alignmix-table">';
-  if (header) html += '<thead><tr>' + (index ? '<th></th>' : '') + ci.map((c) => cell('th', c < 0 ? '…' : escapeHtml(header[c]))).join('') + '</tr></thead>';
-  html += '<tbody>';
+  let html = '<table class="alignmix-table"><tbody>';
   for (const r of ri) {
     if (r < 0) {
-      html += '<tr>' + (index ? '<th>…</th>' : '') + ci.map(() => cell('td', '…')).join('') + '</tr>';
+      html += '<tr>' + ci.map(() => cell('td', '…')).join('') + '</tr>';
       continue;
     }
-    html += '<tr>' + (index ? cell('th', escapeHtml(index[r])) : '') + ci.map((c) => cell('td', c < 0 ? '…' : escapeHtml(formatNumber(rows[r][c])))).join('') + '</tr>';
+    html += '<tr>' + ci.map((c) => cell('td', c < 0 ? '…' : escapeHtml(formatNumber(rows[r][c])))).join('') + '</tr>';
   }
   return html + '</tbody></table>';
 }
@@ -121,23 +115,21 @@ function tensorBundle(t) {
   return { 'text/plain': text, 'text/html': html.join('') };
 }
 
-function dataFrameBundle(df) {
-  const shape = Array.isArray(df.shape) ? df.shape : [df.index.length, df.columns.length];
-  return {
-    'text/plain': `DataFrame ${shape[0]} x ${shape[1]}\n${util.inspect(df.values.slice(0, MAX_ROWS))}`,
-    'text/html': htmlTable(df.values, df.columns, df.index),
-  };
-}
-
-/** The MIME bundle of `value`; always has text/plain. */
-function mimeBundle(value) {
+/**
+ * The MIME bundle of `value`; always has text/plain. `renderers`: the kernel API's
+ * registerRenderer entries (name -> value => bundle | null).
+ */
+function mimeBundle(value, renderers = new Map()) {
   if (value && (typeof value === 'object' || typeof value === 'function') && typeof value[MIME_BUNDLE] === 'function') {
     const bundle = value[MIME_BUNDLE]();
     if (!bundle || typeof bundle !== 'object') throw new TypeError('the value\'s Symbol.for("alignmix.mimeBundle") method did not return a MIME bundle object');
     return 'text/plain' in bundle ? bundle : { 'text/plain': util.inspect(value), ...bundle };
   }
+  for (const render of renderers.values()) {
+    const bundle = render(value);
+    if (bundle) return 'text/plain' in bundle ? bundle : { 'text/plain': util.inspect(value), ...bundle };
+  }
   if (isTensor(value)) return tensorBundle(value);
-  if (isDataFrame(value)) return dataFrameBundle(value);
   return { 'text/plain': util.inspect(value, { depth: 4, maxArrayLength: 100 }) };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Notebook display helpers: plotly figures that render offline, HTML tables (rows or danfojs
- * DataFrames), live training curves, image grids. Everything degrades to plain text outside a
- * tslab kernel.
+ * DataFrames), live training curves, image grids, cell results that render themselves (rich.ts,
+ * registered with the kernel on import). Everything degrades to plain text outside the alignmix
+ * kernel.
  * Notebooks import this file as './lib/display/index' (tslab resolves files, not folders).
  */
 export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay, quickMode } from './kernel';
@@ -15,3 +16,5 @@ export {
 } from './table';
 export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
 export { ImageGridOptions, ImageMosaic, imageGridFigure, mosaicDataUrl, tileImages } from './images';
+export { MIME_BUNDLE, MimeBundleRenderable, kernelApi } from './kernel-api';
+export { MimeBundle, richBundle } from './rich';

@@ -43,6 +43,12 @@ export interface KernelApi {
   page(bundle: Record<string, unknown>): void;
   /** `input_request` on the stdin channel; resolves with the user's reply. */
   input(prompt?: string, opts?: { password?: boolean }): Promise<string>;
+  /**
+   * Render cell values (execute_result) with `render`, which returns a MIME bundle or null when
+   * the value is not its kind. Tried after a value's own [MIME_BUNDLE] method, before the kernel's
+   * built-in renderings; registering a name again replaces its renderer.
+   */
+  registerRenderer(name: string, render: (value: unknown) => Record<string, unknown> | null): void;
 }
 
 /**

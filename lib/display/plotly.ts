@@ -1,5 +1,5 @@
 /**
- * Plotly figures in tslab notebooks that render with no network: in JupyterLab, in nbconvert's
+ * Plotly figures in the notebooks that render with no network: in JupyterLab, in nbconvert's
  * exported HTML and slides, and after cells are re-run and the notebook saved.
  *
  * Design: one bundle per notebook, small stateless figures.

@@ -1,9 +1,9 @@
 /**
  * Live training curves: loss / accuracy plots that redraw while a notebook cell trains.
  *
- * In a tslab kernel the curves live in one output of the running cell, created by the first draw
- * and replaced in place by later draws (tslab's `newDisplay()`: Jupyter `display_data` with a
- * display id, then `update_display_data`). JupyterLab redraws the output as updates arrive;
+ * In the alignmix kernel the curves live in one output of the running cell, created by the first
+ * draw and replaced in place by later draws (newKernelDisplay() in ./kernel: Jupyter `display_data`
+ * with a display id, then `update_display_data`). JupyterLab redraws the output as updates arrive;
  * nbclient / nbconvert apply each update to the stored output, so an executed or exported notebook
  * keeps the final curves. Each draw re-sends the whole figure (about 20 kB per thousand points of
  * a metric), which keeps every saved state self-contained; draws are rate-limited

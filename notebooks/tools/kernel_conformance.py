@@ -22,6 +22,8 @@ from queue import Empty
 import jupyter_kernel_test
 
 API = "(globalThis as any)[Symbol.for('alignmix.kernel')]"
+# Cells that compile lib/ files or load TensorFlow: generous on a loaded 2-core CI machine.
+SLOW = 300
 
 
 class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
@@ -52,6 +54,15 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
     incomplete_code_samples = ["function f() {", "const a = ["]
     invalid_code_samples = ["const 1x = 2;", "let = ;"]
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The kernel answers kernel_info before it builds its compiler (seconds); wait for that here
+        # so the first check's 15 s budget is spent on the check.
+        msg_id = cls.kc.execute("0")
+        while cls.kc.get_shell_msg(timeout=SLOW)["parent_header"].get("msg_id") != msg_id:
+            pass
+
     # ------------------------------------------------------------------ helpers
 
     def flush(self):
@@ -79,9 +90,9 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
                 messages.append(msg)
         return reply["content"], messages
 
-    def outputs(self, code, **kw):
+    def outputs(self, code, timeout=jupyter_kernel_test.TIMEOUT, **kw):
         self.flush()
-        return self.collect(self.kc.execute(code, **kw))
+        return self.collect(self.kc.execute(code, **kw), timeout=timeout)
 
     @staticmethod
     def stdout(messages):
@@ -103,7 +114,7 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(info["language_info"]["version"], json.loads(ts_pkg.read_text())["version"])
 
     def test_alignmix_repo_root_imports(self):
-        reply, messages = self.outputs("import { quickMode } from './lib/display/kernel'; console.log(process.cwd(), typeof quickMode)")
+        reply, messages = self.outputs("import { quickMode } from './lib/display/kernel'; console.log(process.cwd(), typeof quickMode)", timeout=SLOW)
         self.assertEqual(reply["status"], "ok")
         cwd, kind = self.stdout(messages).split()
         self.assertTrue((Path(cwd) / "kernel" / "launch.js").is_file(), f"kernel cwd {cwd} is not the repository root")
@@ -112,7 +123,7 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
     def test_alignmix_survives_new_folder(self):
         # A folder appearing under a watched one used to break tslab's watch compiler for good
         # (kernel/launch.js turns directory watchers off); lib/ is watched once a cell imports it.
-        reply, _ = self.outputs("import { inKernel } from './lib/display/kernel'; inKernel()")
+        reply, _ = self.outputs("import { inKernel } from './lib/display/kernel'; inKernel()", timeout=SLOW)
         self.assertEqual(reply["status"], "ok")
         probe = Path(__file__).resolve().parents[2] / "lib" / f".kernel-check-{os.getpid()}"
         try:
@@ -276,13 +287,32 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(len({m["content"]["comm_id"] for m in messages}), 1)
 
     def test_alignmix_tensor_execute_result(self):
-        reply, messages = self.outputs("import * as tf from '@tensorflow/tfjs'; tf.tensor2d([[1, 2], [3, 4]]).reshape([4])")
+        reply, messages = self.outputs("import * as tf from '@tensorflow/tfjs'; tf.tensor2d([[1, 2], [3, 4]]).reshape([4])", timeout=SLOW)
         self.assertEqual(reply["status"], "ok", reply)
         result = [m for m in messages if m["msg_type"] == "execute_result"]
         self.assertEqual(len(result), 1)
         data = result[0]["content"]["data"]
         self.assertIn("shape=[4] dtype=float32", data["text/plain"])
         self.assertIn("<td>4</td>", data["text/html"])
+
+    def test_alignmix_rich_results(self):
+        # An image batch renders as one PNG per image; a 2-D tensor as a table beside a heatmap.
+        reply, messages = self.outputs("import * as tf from '@tensorflow/tfjs-core'; tf.zeros([3, 8, 8, 1])", timeout=SLOW)
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(messages[-1]["content"]["data"]["text/html"].count("<img src=\"data:image/png;base64,"), 3)
+        reply, messages = self.outputs("tf.tensor2d([[0.5, 0.25], [0.125, 0.125]])")
+        html = messages[-1]["content"]["data"]["text/html"]
+        self.assertIn("<td>0.1250</td>", html)
+        self.assertIn("<svg", html)
+        # The display protocol: a value's own [Symbol.for('alignmix.mimeBundle')] method.
+        reply, messages = self.outputs("({ [Symbol.for('alignmix.mimeBundle')]: () => ({ 'text/markdown': '**mine**' }) })")
+        data = messages[-1]["content"]["data"]
+        self.assertEqual(data["text/markdown"], "**mine**")
+        self.assertIn("text/plain", data)
+        # Library values, through the renderer lib/display registers on import.
+        reply, messages = self.outputs("import { resolveConfig } from './lib/train/config'; import './lib/display/index'; resolveConfig('synthetic', { method: 'alignmix' })", timeout=SLOW)
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertIn("training config: alignmix on synthetic", messages[-1]["content"]["data"]["text/html"])
 
     def test_alignmix_stdin_input(self):
         self.flush()
