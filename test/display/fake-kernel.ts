@@ -91,6 +91,10 @@ export class FakeKernel implements KernelApi {
     throw new Error('FakeKernel: page() is not part of the widget tests');
   }
 
+  registerRenderer(): void {
+    throw new Error('FakeKernel: registerRenderer() is not part of the widget tests');
+  }
+
   input(): Promise<string> {
     return Promise.reject(new Error('FakeKernel: input() is not part of the widget tests'));
   }
