@@ -7,20 +7,28 @@ npm scripts: `npm run test:notebooks` = `test`, `npm run export` = `export`.
 Commands
   run          execute notebooks (default notebooks/*.ipynb) headless on the alignmix kernel, cell by
                cell, in quick mode (ALIGNMIX_QUICK=1; --full to run the full work); executed copies go
-               to build/notebooks/executed/ (signed, so they open trusted in `npm run lab`).
+               to build/notebooks/executed/ (signed, so they open trusted in `npm run lab`), with the
+               last state of their Jupyter widgets in metadata.widgets (nbclient's store_widget_state;
+               nbclient also plays the frontend of Output widgets, so their captured outputs are kept).
   export       executed copies -> build/notebooks/export/NAME.html (nbconvert's lab template) and
                NAME.slides.html (reveal.js; a markdown cell that starts with a heading starts a slide
                unless the notebook has slideshow metadata), through the templates in
                notebooks/tools/templates/: MathJax 3, require.js and reveal.js come from copies of
-               their npm packages in build/notebooks/export/vendor/, so pages need no network.
+               their npm packages in build/notebooks/export/vendor/, so pages need no network. Pages of
+               notebooks with widgets also load the widget manager (@jupyter-widgets/html-manager's
+               embed bundle, fetched once with `npm pack` into build/notebooks/npm/), which draws the
+               widgets from the stored state.
   check-render open exported pages (default: every NAME.html and NAME.slides.html) in headless
                Chromium and check that every plot rendered, that MathJax typeset every formula of
-               the markdown cells (as many mjx-container elements as formulas, no TeX errors) and,
-               for slides, that reveal.js started.
+               the markdown cells (as many mjx-container elements as formulas, no TeX errors), that
+               the widget manager drew every widget output and, for slides, that reveal.js started.
   conformance  jupyter_kernel_test protocol checks of the kernel (kernel_conformance.py; runs on the
                system Python that has Debian's python3-jupyter-kernel-test).
-  test         conformance + run + export (HTML and slides) + check-render; exit status 1 on any
-               failure.
+  widgets      Jupyter widgets end to end (widget_protocol.py, on this venv's Python): plays the
+               frontend over jupyter_client against lib/display/widgets.ts in the kernel and compares
+               every model's state with Python's ipywidgets.
+  test         conformance + widgets + run + export (HTML and slides) + check-render; exit status 1
+               on any failure.
 
 When a cell counts as failed (the notebook stops there, later notebooks still run):
   1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
@@ -40,11 +48,13 @@ queued behind a failed one, as ipykernel does).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from html.parser import HTMLParser
@@ -62,6 +72,12 @@ STACK_LINE = re.compile(r"^\s+at \S.*:\d+:\d+\)?\s*$", re.M)
 # A plot placeholder's opening tag (nbconvert re-serialises outputs, so attribute order varies).
 DIV_TAG = re.compile(r"<div\b[^>]*>")
 PLOT_ID = re.compile(r'\bid="(alignmix-plot-[\w-]+)"')
+# A widget output of an exported page, and what the widget manager draws for it: a div.widget-subarea
+# inserted before the view's script, holding the view's element (class jupyter-widgets); every
+# element it draws carries jupyter-widgets plus a widget-<kind> class (widget-slider, widget-vbox...).
+WIDGET_VIEW = '<script type="application/vnd.jupyter.widget-view+json">'
+DRAWN_VIEW = re.compile(r'<div class="widget-subarea"><\w+\b[^>]*\bclass="[^"]*\bjupyter-widgets\b')
+DRAWN_ELEMENT = re.compile(r'\bclass="(?=[^"]*\bjupyter-widgets\b)(?=[^"]*\bwidget-[a-z])[^"]*"')
 
 
 def say(msg: str) -> None:
@@ -136,7 +152,9 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int) -> bool:
     if kernel != KERNEL_NAME:
         print(f"[nbtools] FAILED {path.name}: metadata.kernelspec.name is {kernel!r}, expected {KERNEL_NAME!r}")
         return False
-    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=timeout, startup_timeout=120, resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, kernel_name=KERNEL_NAME, timeout=timeout, startup_timeout=120, store_widget_state=True, resources={"metadata": {"path": str(path.parent)}}
+    )
     started = time.monotonic()
     failed = None
     code_cells = 0
@@ -164,6 +182,8 @@ def execute_notebook(path: Path, out_dir: Path, timeout: int) -> bool:
             if failed:
                 break
     elapsed = time.monotonic() - started
+    # nbclient's execute() does this at its end; cells run one by one here, so it is done by hand.
+    client.set_widgets_metadata()
     out_dir.mkdir(parents=True, exist_ok=True)
     NotebookNotary().sign(nb)
     target = out_dir / path.name
@@ -203,12 +223,37 @@ NODE_MODULES = REPO / "node_modules"
 # "-full" combined component: the smaller tex-mml-chtml.js fetches TeX extensions (\boldsymbol,
 # \cancel, ...) from its folder at run time, which would need the whole 24 MB package; CHTML
 # output loads its fonts from output/chtml/fonts/woff-v2 beside the script.
+# The widget manager is @jupyter-widgets/html-manager's embed-amd.js (1.0.14: the release of
+# ipywidgets 8.1.x; it defines @jupyter-widgets/base, controls and output itself, on require.js):
+# only that bundle is needed, so the package is fetched with `npm pack` instead of installed (as a
+# dependency it would bring ~130 packages, 127 MB, into node_modules).
 # name: (npm package, source folder, parts copied, entry point), copied to vendor/<name>/.
+HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.14"
+NPM_PACKED = BUILD / "npm"
 VENDORED = {
-    "mathjax": ("mathjax@3", NODE_MODULES / "mathjax" / "es5", ["tex-chtml-full.js", "output/chtml/fonts/woff-v2"], "tex-chtml-full.js"),
-    "requirejs": ("requirejs", NODE_MODULES / "requirejs", ["require.js"], "require.js"),
-    "reveal.js": ("reveal.js@4", NODE_MODULES / "reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes/notes.js"], ""),
+    "mathjax": ("mathjax@3", lambda: NODE_MODULES / "mathjax" / "es5", ["tex-chtml-full.js", "output/chtml/fonts/woff-v2"], "tex-chtml-full.js"),
+    "requirejs": ("requirejs", lambda: NODE_MODULES / "requirejs", ["require.js"], "require.js"),
+    "reveal.js": ("reveal.js@4", lambda: NODE_MODULES / "reveal.js", ["dist/reveal.js", "dist/reveal.css", "dist/theme", "plugin/notes/notes.js"], ""),
+    "html-manager": (HTML_MANAGER, lambda: npm_packed(HTML_MANAGER), ["dist/embed-amd.js"], "dist/embed-amd.js"),
 }
+
+
+def npm_packed(spec: str) -> Path:
+    """The unpacked folder of npm package `spec` (name@version), fetched once with `npm pack` into build/notebooks/npm/."""
+    target = NPM_PACKED / spec.replace("/", "+")
+    if (target / "package.json").is_file():
+        return target
+    NPM_PACKED.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=NPM_PACKED) as tmp:
+        say(f"fetching {spec} (npm pack)")
+        r = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", tmp], capture_output=True, text=True, cwd=tmp)
+        if r.returncode != 0:
+            raise SystemExit(f"[nbtools] export needs the npm package {spec}: `npm pack {spec}` failed:\n{r.stderr.strip()[-1500:]}")
+        tarball = Path(tmp) / json.loads(r.stdout)[0]["filename"]
+        with tarfile.open(tarball) as archive:
+            archive.extractall(tmp, filter="data")  # npm tarballs hold one folder, package/
+        os.replace(Path(tmp) / "package", target)
+    return target
 
 
 def relative_url(target: str, out_dir: Path) -> str:
@@ -222,7 +267,8 @@ def asset_url(name: str, given: str | None, out_dir: Path) -> str:
     """URL of a page asset: `given` (path or URL) if set, else the vendored copy (copied now)."""
     if given:
         return relative_url(given, out_dir)
-    package, source, parts, entry = VENDORED[name]
+    package, locate, parts, entry = VENDORED[name]
+    source = locate()
     if not all((source / part).exists() for part in parts):
         raise SystemExit(f"[nbtools] export needs the npm package {package} ({shown(source)} is incomplete): run `npm install`")
     target = out_dir / "vendor" / name
@@ -264,19 +310,21 @@ def cmd_export(args) -> int:
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
     formats = set(args.formats.split(","))
+    notebooks = [(src, nbformat.read(src, as_version=4)) for src in sources]
     common = {
         "extra_template_basedirs": [str(TEMPLATES)],
         "extra_template_paths": [str(TEMPLATES)],  # for the templates' shared/ macros
         "mathjax_url": asset_url("mathjax", args.mathjax, args.out),
         "require_js_url": asset_url("requirejs", args.require_js, args.out),
     }
+    if any("widgets" in nb.metadata for _, nb in notebooks):
+        common["widget_renderer_url"] = asset_url("html-manager", args.widgets_js, args.out)
     if "html" in formats:
         html_exporter = HTMLExporter(template_name="alignmix-lab", **common)
     if "slides" in formats:
         reveal = asset_url("reveal.js", args.reveal_prefix, args.out)
         slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_scroll=True, **common)
-    for src in sources:
-        nb = nbformat.read(src, as_version=4)
+    for src, nb in notebooks:
         stem = src.stem
         if "html" in formats:
             started = time.monotonic()
@@ -330,6 +378,20 @@ def plot_divs(html: str) -> dict[str, str]:
         if m:
             found[m.group(1)] = tag
     return found
+
+
+WIDGET_STATE = re.compile(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', re.S)
+
+
+def widget_output_html(source: str) -> str:
+    """The HTML outputs that Output widgets captured (in the page's widget state): the widget manager draws them."""
+    parts = []
+    for m in WIDGET_STATE.finditer(source):
+        for model in json.loads(m.group(1))["state"].values():
+            for out in model["state"].get("outputs", []) if model["model_name"] == "OutputModel" else []:
+                html = out.get("data", {}).get("text/html", "")
+                parts.append("".join(html) if isinstance(html, list) else html)
+    return "\n".join(parts)
 
 
 class MarkdownText(HTMLParser):
@@ -424,11 +486,12 @@ def expected_formulas(html: str) -> int:
 
 def check_html(html: Path, budget_ms: int) -> bool:
     """
-    Plots: every plot placeholder of the page holds a plotly plot. Maths: MathJax typeset as many
-    formulas as the markdown cells hold, with no TeX errors. Slides: reveal.js started.
+    Plots: every plot placeholder of the page, those in Output widgets included, holds a plotly
+    plot. Maths: MathJax typeset as many formulas as the markdown cells hold, with no TeX errors.
+    Widgets: the widget manager drew every widget output. Slides: reveal.js started.
     """
     source = html.read_text(encoding="utf-8")
-    expected = plot_divs(source)
+    expected = plot_divs(source) | plot_divs(widget_output_html(source))
     formulas = expected_formulas(source)
     slides = html.name.endswith(".slides.html")
     started = time.monotonic()
@@ -440,6 +503,8 @@ def check_html(html: Path, budget_ms: int) -> bool:
     typeset = dom.count("<mjx-container")
     tex_errors = dom.count("<mjx-merror")
     reveal_ready = re.search(r'<div\b[^>]*\bclass="reveal\b[^"]*\bready\b', dom) is not None
+    widget_views = source.count(WIDGET_VIEW)
+    drawn_views = len(DRAWN_VIEW.findall(dom))
     problems = []
     if missing or svgs < len(expected):
         problems.append("plots")
@@ -447,7 +512,11 @@ def check_html(html: Path, budget_ms: int) -> bool:
         problems.append("maths")
     if slides and not reveal_ready:
         problems.append("reveal.js did not start")
+    if drawn_views < widget_views:
+        problems.append("widgets")
     parts = [f"{len(plotted)}/{len(expected)} plots rendered, {svgs} svg.main-svg", f"{typeset}/{formulas} formulas typeset"]
+    if widget_views:
+        parts.append(f"{drawn_views}/{widget_views} widget outputs drawn ({len(DRAWN_ELEMENT.findall(dom))} widget elements)")
     if tex_errors:
         parts.append(f"{tex_errors} TeX errors")
     if slides:
@@ -488,14 +557,24 @@ def cmd_conformance(args) -> int:
         return 1
 
 
+def cmd_widgets(args) -> int:
+    say("widget protocol end to end (widget_protocol.py)")
+    try:
+        return subprocess.run([sys.executable, str(Path(__file__).with_name("widget_protocol.py"))], cwd=REPO, timeout=args.conformance_timeout).returncode
+    except subprocess.TimeoutExpired:
+        say(f"the widget protocol test did not finish in {args.conformance_timeout} s")
+        return 1
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def cmd_test(args) -> int:
     steps = [
         ("conformance", lambda: cmd_conformance(args)),
+        ("widgets", lambda: cmd_widgets(args)),
         ("run", lambda: cmd_run(args)),
-        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None))),
+        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None, widgets_js=None))),
         ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + suffix) for n in args.notebooks for suffix in (".html", ".slides.html")], dir=EXPORTED, budget_ms=args.budget_ms))),
     ]
     results = {}
@@ -534,6 +613,7 @@ def main() -> int:
     p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default: a copy of node_modules/reveal.js in OUT/vendor/)")
     p.add_argument("--require-js", help="require.js file or URL (default: a copy of node_modules/requirejs in OUT/vendor/)")
     p.add_argument("--mathjax", help="MathJax 3 combined component, file or URL (default: a copy of node_modules/mathjax in OUT/vendor/)")
+    p.add_argument("--widgets-js", help=f"widget manager embed-amd.js, file or URL (default: a copy of {HTML_MANAGER}'s, fetched with npm pack, in OUT/vendor/)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("check-render", help="check plots, maths and slides of exported pages in headless Chromium")
@@ -546,7 +626,11 @@ def main() -> int:
     p.add_argument("--conformance-timeout", type=int, default=300)
     p.set_defaults(func=cmd_conformance)
 
-    p = sub.add_parser("test", help="conformance + run + export + check-render")
+    p = sub.add_parser("widgets", help="Jupyter widgets end to end against the kernel and ipywidgets")
+    p.add_argument("--conformance-timeout", type=int, default=300)
+    p.set_defaults(func=cmd_widgets)
+
+    p = sub.add_parser("test", help="conformance + widgets + run + export + check-render")
     add_run_options(p)
     p.add_argument("--budget-ms", type=int, default=20000)
     p.add_argument("--conformance-timeout", type=int, default=300)
