@@ -22,7 +22,7 @@ import { ConfigOverrides, applyAssignments, protocolDescription, protocolNames, 
 import { methodNames, methodSpec } from '../train/methods';
 import { MIX_MODES, parseModeSchedule } from '../train/modes';
 import { localLauncher } from '../train/launch-local';
-import { createLauncher, launcherNames } from '../train/launchers';
+import { createLauncher, launcherNames, launcherNotes } from '../train/launchers';
 import { SweepSpec, collectSweep, createSweep, readSweep, runSweep, runSweepRun, sweepStatus, writeSweepCsv } from '../train/sweep';
 import { loadRunConfig, loadRunModel, train, RunSummary } from '../train/trainer';
 import { progressCallbacks } from './progress';
@@ -299,6 +299,8 @@ export function buildProgram(): Command {
       console.log(statusTable(runs));
       const stopped = runs.filter((r) => r.state === 'failed' || r.state === 'cancelled' || r.state === 'lost');
       if (stopped.length) console.log(`stopped:\n${stoppedRuns(stopped)}`);
+      const notes = await launcherNotes(dir);
+      if (notes.size) console.log(`scheduler:\n${[...notes].map(([i, note]) => `  ${i} ${runs[i].id}: ${note}`).join('\n')}`);
     });
 
   sweep.command('collect')

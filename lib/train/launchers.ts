@@ -4,6 +4,8 @@
  * resource flags); see the Launcher interface in ./sweep.ts.
  */
 import { localLauncher } from './launch-local';
+import { slurmLauncher } from './launch-slurm';
+import { parseSlurmArgs } from './slurm-options';
 import { Launcher } from './sweep';
 
 export interface LauncherSettings {
@@ -20,10 +22,23 @@ export const LAUNCHERS: Record<string, (settings: LauncherSettings) => Launcher>
     if (extraArgs.length) throw new Error(`the local launcher takes no extra arguments, got ${extraArgs.join(' ')}`);
     return localLauncher({ jobs, threads });
   },
+  slurm: ({ extraArgs }) => slurmLauncher(parseSlurmArgs(extraArgs)),
 };
 
 export function launcherNames(): string[] {
   return Object.keys(LAUNCHERS);
+}
+
+/**
+ * What the launchers that can tell (Slurm: squeue / scontrol) say of the sweep's unfinished runs,
+ * by run index; empty for a sweep only ever run locally.
+ */
+export async function launcherNotes(dir: string): Promise<Map<number, string>> {
+  const notes = new Map<number, string>();
+  for (const make of Object.values(LAUNCHERS)) {
+    for (const [index, note] of (await make({ extraArgs: [] }).describe?.(dir)) ?? []) notes.set(index, note);
+  }
+  return notes;
 }
 
 /** The launcher called `name` (error listing the known ones). */

@@ -44,6 +44,7 @@ import {
   RunState, RunStatus, RunSummary, appendRunLog, readMetrics, readRunStatus, readRunSummary, runFile, toCsvLine,
   writeJsonAtomic, writeRunStatus,
 } from './run-dir';
+import { SlurmOptions, checkSlurmOptions } from './slurm-options';
 import { NonFiniteLossError } from './step';
 import { TrainCallbacks, train } from './trainer';
 
@@ -65,9 +66,11 @@ export interface SweepSpec {
   configs?: Record<string, TrainConfig>;
   /** Seeds; each variant runs once per seed (default: the config's own seed). */
   seeds?: number[];
+  /** Slurm launcher options (partition, gpus, time, ...: ./slurm-options.ts); the command line's override them. */
+  slurm?: SlurmOptions;
 }
 
-const SPEC_KEYS = ['protocol', 'setting', 'quickSize', 'dataRoot', 'overrides', 'grid', 'variants', 'configs', 'seeds'];
+const SPEC_KEYS = ['protocol', 'setting', 'quickSize', 'dataRoot', 'overrides', 'grid', 'variants', 'configs', 'seeds', 'slurm'];
 
 export interface SweepRun {
   index: number;
@@ -132,6 +135,7 @@ export function planSweep(spec: SweepSpec): SweepPlan {
   if (typeof spec.protocol !== 'string') throw new Error(`${where}: protocol must be a preset name (string), got ${JSON.stringify(spec.protocol)}`);
   const setting = assertOneOf(where, 'setting', spec.setting ?? 'full', ['full', 'quick'] as const);
   assertKnownKeys(`${where}: quickSize`, spec.quickSize ?? {}, Object.keys(QUICK_SIZE));
+  if (spec.slurm !== undefined) checkSlurmOptions(`${where}: slurm`, spec.slurm);
   if (spec.seeds !== undefined) {
     if (!Array.isArray(spec.seeds) || spec.seeds.length === 0) throw new Error(`${where}: seeds must be a non-empty array of integers`);
     spec.seeds.forEach((s, i) => assertInt(where, `seeds[${i}]`, s, 0));

@@ -33,28 +33,15 @@ import { assembleBatch } from '../data/batch';
 import { Dataset } from '../data/index';
 import { tileImages } from '../display/images';
 import { AlignMixModel } from '../models/model';
+import { reflectedCrc32 } from '../crc';
 import { Rng } from '../random';
 import { MIX_MODES } from './modes';
 import type { TrainCallbacks } from './trainer';
 
 export const TENSORBOARD_DIR = 'tb';
 
-const CASTAGNOLI_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32C (Castagnoli, reflected polynomial 0x82f63b78) of `data`. */
-export function crc32c(data: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = CASTAGNOLI_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78). */
+export const crc32c = reflectedCrc32(0x82f63b78);
 
 /** TFRecord's masked CRC: rotate right by 15 bits, add 0xa282ead8 (mod 2^32). */
 export function maskedCrc32c(data: Uint8Array): number {

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { assembleBatch } from '../../lib/data/batch';
+import { crc32 } from '../../lib/data/zip';
 import { resolveConfig, TrainConfig } from '../../lib/train/config';
 import { loadTrainData } from '../../lib/train/data';
 import { MIX_MODES } from '../../lib/train/modes';
@@ -39,6 +40,8 @@ describe('tensorboard event files', function () {
     assert.equal(crc32c(Buffer.alloc(32)), 0x8a9136aa);
     assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43);
     assert.equal(crc32c(Uint8Array.from({ length: 32 }, (_, i) => i)), 0x46dd794e);
+    // The same table code with the IEEE polynomial (zip): its published check value.
+    assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);
     const c = 0xe3069283;
     assert.equal(maskedCrc32c(Buffer.from('123456789')), ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) % 2 ** 32);
   });

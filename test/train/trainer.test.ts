@@ -133,6 +133,26 @@ describe('trainer', function () {
       'the per-batch log is the uninterrupted one');
   });
 
+  it('a real process signal stops the run at the next batch, also with in-thread data loading', async () => {
+    // Signal listeners run from the event loop; the training loop must give it a turn per batch.
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.on('SIGUSR2', onSignal);
+    try {
+      const res = await train(quickConfig({ epochs: 2 }), {
+        runDir: tmpDir(), signal: controller.signal,
+        callbacks: { onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) process.kill(process.pid, 'SIGUSR2'); } },
+      });
+      res.model.dispose();
+      assert.equal(res.status, 'aborted');
+      const ckpt = loadCheckpoint<{ partialEpoch?: { batches: number } }>(path.join(res.runDir, 'last.ckpt'));
+      tf.dispose(Object.values(ckpt.tensors));
+      assert.ok((ckpt.meta.partialEpoch?.batches ?? 99) <= 3, `stopped after batch ${ckpt.meta.partialEpoch?.batches} of 6`);
+    } finally {
+      process.removeListener('SIGUSR2', onSignal);
+    }
+  });
+
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {
     const dir = tmpDir();
     const cfg = quickConfig({ method: 'baseline', epochs: 3 });
