@@ -141,6 +141,11 @@ export function planSweep(spec: SweepSpec): SweepPlan {
     if (!Array.isArray(spec.seeds) || spec.seeds.length === 0) throw new Error(`${where}: seeds must be a non-empty array of integers`);
     spec.seeds.forEach((s, i) => assertInt(where, `seeds[${i}]`, s, 0));
   }
+  if (setting === 'full') {
+    const quickOnly = (['quickSize', 'dataRoot'] as const).filter((k) => spec[k] !== undefined);
+    if (quickOnly.length) throw new Error(`${where}: only setting 'quick' uses ${quickOnly.join(' and ')} (set data.root in overrides for the full setting)`);
+  }
+  if (spec.configs !== undefined && spec.overrides !== undefined) throw new Error(`${where}: configs are run as they are; put the overrides into them instead of giving overrides`);
   const variants = variantsOf(spec);
   const seeds: (number | undefined)[] = spec.seeds ?? [undefined];
   const runs: SweepRun[] = [];

@@ -61,6 +61,8 @@ describe('sweeps', function () {
       rejects({ ...SPEC, grdi: {} }, /sweep spec: unknown option 'grdi'/);
       rejects({ ...SPEC, seeds: [0, -1] }, /sweep spec: seeds\[1\] must be an integer/);
       rejects({ ...SPEC, variants: {} }, /sweep spec: give one of grid, variants, configs; got grid and variants/);
+      rejects({ ...SPEC, quickSize: { epochs: 1 } }, /sweep spec: only setting 'quick' uses quickSize/);
+      rejects({ ...SPEC, setting: 'quick', quickSize: { epoch: 1 } }, /sweep spec: quickSize: unknown option 'epoch'/);
     });
 
     it('rejects a missing dataset folder and the untrainable CUB protocol', () => {
