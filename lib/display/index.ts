@@ -15,3 +15,4 @@ export {
 } from './table';
 export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
 export { ImageGridOptions, ImageMosaic, imageGridFigure, mosaicDataUrl, tileImages } from './images';
+export { CheckOptions, ExerciseCheckError, checkAnswer } from './exercise';

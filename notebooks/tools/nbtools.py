@@ -38,6 +38,7 @@ Cells run one at a time and the run stops at the first failure: tslab ignores re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -48,12 +49,17 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import handouts
+import slides
+from browser import Browser
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BUILD = REPO / "build" / "notebooks"
 EXECUTED = BUILD / "executed"
 EXPORTED = BUILD / "export"
 KERNEL_NAME = "alignmix"
+EXERCISES_HEADING = "Exercises"  # the final section of a notebook (notebooks/tools/exercises.py)
 
 ERROR_LINE = re.compile(r"^(?:\w*(?:Error|Exception)\b|Uncaught\w*\b|UnhandledPromiseRejection\w*\b)", re.M)
 STACK_LINE = re.compile(r"^\s+at \S.*:\d+:\d+\)?\s*$", re.M)
@@ -234,28 +240,32 @@ def asset_url(name: str, given: str | None, out_dir: Path) -> str:
     return f"vendor/{name}/{entry}".rstrip("/")
 
 
-def with_auto_slides(nb):
-    """
-    A copy of `nb` in which every markdown cell that opens with a heading starts a new slide, when
-    the notebook sets no slideshow metadata of its own: nbconvert otherwise puts the whole notebook
-    on one slide.
-    """
-    import copy
+COURSE_PDF = "alignmix-course.pdf"
 
-    if any("slideshow" in cell.metadata for cell in nb.cells):
-        return nb
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
-            cell.metadata["slideshow"] = {"slide_type": "slide"}
-    return nb
+
+def export_handout(browser, html: Path, pdf: Path) -> bool:
+    """NAME.pdf from the exported NAME.html, checked on its rendered pages (handouts.check_pdf)."""
+    if not html.exists():
+        say(f"FAIL {pdf.name}: {shown(html)} is missing (export --formats html,pdf)")
+        return False
+    started = time.monotonic()
+    page = browser.page()
+    try:
+        printed = handouts.print_handout(page, html, pdf)
+    finally:
+        page.close()
+    if printed is None:
+        say(f"FAIL {pdf.name}: {html.name} did not get ready (MathJax, plots) to print")
+        return False
+    say(f"pdf    {pdf.name} ({pdf.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+    return handouts.check_pdf(pdf.stem, printed[0], printed[1], say)
 
 
 def cmd_export(args) -> int:
     import nbformat
     from nbconvert import HTMLExporter, SlidesExporter
 
-    sources = sorted(args.executed.glob("*.ipynb")) if not args.notebooks else [args.executed / Path(n).name for n in args.notebooks]
+    sources = sorted(args.executed.glob("*.ipynb")) if not args.notebooks else [args.executed / f"{Path(n).name.removesuffix('.ipynb')}.ipynb" for n in args.notebooks]
     missing = [s for s in sources if not s.exists()]
     if not sources or missing:
         say(f"no executed notebook {[str(m) for m in missing] or ''} in {args.executed}: run `npm run test:notebooks` first")
@@ -272,20 +282,32 @@ def cmd_export(args) -> int:
         html_exporter = HTMLExporter(template_name="alignmix-lab", **common)
     if "slides" in formats:
         reveal = asset_url("reveal.js", args.reveal_prefix, args.out)
-        slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_scroll=True, **common)
-    for src in sources:
-        nb = nbformat.read(src, as_version=4)
-        stem = src.stem
-        if "html" in formats:
-            started = time.monotonic()
-            body, _ = html_exporter.from_notebook_node(nb)
-            (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
-            say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
-        if "slides" in formats:
-            started = time.monotonic()
-            body, _ = slides_exporter.from_notebook_node(with_auto_slides(nb))
-            (args.out / f"{stem}.slides.html").write_text(body, encoding="utf-8")
-            say(f"slides {stem}.slides.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
+        slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_width=str(slides.SLIDE_W), reveal_height=str(slides.SLIDE_H), **common)
+    unknown = formats - {"html", "slides", "pdf"}
+    if unknown:
+        raise SystemExit(f"[nbtools] --formats: unknown format(s) {sorted(unknown)} (html, slides, pdf)")
+    pdf_ok = True
+    with contextlib.ExitStack() as stack:
+        browser = stack.enter_context(Browser()) if formats & {"slides", "pdf"} else None
+        for src in sources:
+            nb = nbformat.read(src, as_version=4)
+            stem = src.stem
+            if "html" in formats:
+                started = time.monotonic()
+                body, _ = html_exporter.from_notebook_node(nb)
+                (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
+                say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+            if "slides" in formats:
+                started = time.monotonic()
+                target, rounds = slides.export_fitted_slides(nb, slides_exporter, args.out / f"{stem}.slides.html", browser, EXERCISES_HEADING)
+                say(f"slides {target.name} ({target.stat().st_size / 1e6:.1f} MB, {rounds} layout round(s), {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
+            if "pdf" in formats:
+                pdf_ok = export_handout(browser, args.out / f"{stem}.html", args.out / f"{stem}.pdf") and pdf_ok
+        if "pdf" in formats and not args.notebooks:
+            handouts.unite([args.out / f"{s.stem}.pdf" for s in sources], args.out / COURSE_PDF)
+            say(f"pdf    {COURSE_PDF} ({len(sources)} notebooks)")
+    if not pdf_ok:
+        return 1
     return 0
 
 
@@ -468,6 +490,15 @@ def cmd_check_render(args) -> int:
     return 0 if all(results) else 1
 
 
+def cmd_check_slides(args) -> int:
+    decks = [Path(f) for f in args.decks] or sorted(args.dir.glob("*.slides.html"))
+    if not decks:
+        say(f"no slides in {args.dir}: run `npm run export` first")
+        return 1
+    with Browser() as browser:
+        return 0 if slides.check_decks(decks, browser, say) else 1
+
+
 # ---------------------------------------------------------------------------------------------
 # conformance
 
@@ -493,8 +524,9 @@ def cmd_test(args) -> int:
     steps = [
         ("conformance", lambda: cmd_conformance(args)),
         ("run", lambda: cmd_run(args)),
-        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None))),
+        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides,pdf", reveal_prefix=None, require_js=None, mathjax=None))),
         ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + suffix) for n in args.notebooks for suffix in (".html", ".slides.html")], dir=EXPORTED, budget_ms=args.budget_ms))),
+        ("check-slides", lambda: cmd_check_slides(argparse.Namespace(decks=[EXPORTED / f"{Path(n).stem}.slides.html" for n in args.notebooks], dir=EXPORTED))),
     ]
     results = {}
     for name, step in steps:
@@ -528,7 +560,7 @@ def main() -> int:
     p.add_argument("notebooks", nargs="*", help="names of executed notebooks (default: all)")
     p.add_argument("--executed", type=Path, default=EXECUTED)
     p.add_argument("--out", type=Path, default=EXPORTED)
-    p.add_argument("--formats", default="html,slides", help="comma list of html, slides (default both)")
+    p.add_argument("--formats", default="html,slides,pdf", help="comma list of html, slides, pdf (default all; pdf needs html)")
     p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default: a copy of node_modules/reveal.js in OUT/vendor/)")
     p.add_argument("--require-js", help="require.js file or URL (default: a copy of node_modules/requirejs in OUT/vendor/)")
     p.add_argument("--mathjax", help="MathJax 3 combined component, file or URL (default: a copy of node_modules/mathjax in OUT/vendor/)")
@@ -539,6 +571,11 @@ def main() -> int:
     p.add_argument("--dir", type=Path, default=EXPORTED)
     p.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual time budget (default 20000)")
     p.set_defaults(func=cmd_check_render)
+
+    p = sub.add_parser("check-slides", help="check that every slide fits 1280x720 and 1920x1080 (headless Chromium)")
+    p.add_argument("decks", nargs="*", help="NAME.slides.html files (default: every one in --dir)")
+    p.add_argument("--dir", type=Path, default=EXPORTED)
+    p.set_defaults(func=cmd_check_slides)
 
     p = sub.add_parser("conformance", help="jupyter_kernel_test checks of the kernel")
     p.add_argument("--conformance-timeout", type=int, default=300)
