@@ -152,6 +152,8 @@ class Page:
     def close(self) -> None:
         self.browser.call("Target.closeTarget", {"targetId": self.target})
 
-    def screenshot(self) -> bytes:
-        """PNG of the viewport."""
-        return base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"])
+    def screenshot(self, scale: float = 1.0) -> bytes:
+        """PNG of the viewport, scaled by `scale` (the README's pictures are taken this way)."""
+        width, height = self.evaluate("[innerWidth, innerHeight]")
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+        return base64.b64decode(self.call("Page.captureScreenshot", {"format": "png", "clip": clip})["data"])
