@@ -334,7 +334,7 @@ def cmd_export(args) -> int:
             stem = src.stem
             if "html" in formats:
                 started = time.monotonic()
-                body, _ = html_exporter.from_notebook_node(nb)
+                body, _ = html_exporter.from_notebook_node(nb, resources={"metadata": {"name": stem}})
                 (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
                 say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
             if "slides" in formats:

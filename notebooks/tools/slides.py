@@ -328,7 +328,8 @@ def export_fitted_slides(nb, exporter, target, browser, exercises_heading: str) 
     page = browser.page(SLIDE_W, SLIDE_H)
     try:
         for rounds in range(1, MAX_ROUNDS + 1):
-            body, _ = exporter.from_notebook_node(slide_notebook(nb, exercises_heading, budget))
+            name = target.name.removesuffix(".slides.html")
+            body, _ = exporter.from_notebook_node(slide_notebook(nb, exercises_heading, budget), resources={"metadata": {"name": name}})
             target.write_text(body, encoding="utf-8")
             if rounds == MAX_ROUNDS:
                 break
