@@ -30,10 +30,10 @@ import re
 
 SLIDE_W, SLIDE_H = 1280, 720
 # Estimated heights at the slide's logical size (font sizes set in templates/alignmix-reveal).
-LINE_PX, CHARS_PER_LINE, BLOCK_GAP_PX = 34, 88, 18
+LINE_PX, CHARS_PER_LINE, BLOCK_GAP_PX = 32, 115, 18
 HEADING_PX = {1: 80, 2: 66, 3: 56}
-FORMULA_PX, TABLE_ROW_PX, STREAM_LINE_PX, CODE_LINE_PX = 78, 44, 26, 26
-BUDGET_PX = 560  # of the 720: reveal's margin, padding, slide number
+FORMULA_PX, TABLE_ROW_PX, STREAM_LINE_PX, CODE_LINE_PX = 64, 44, 26, 26
+BUDGET_PX = 580  # of the 720: reveal's margin, padding, slide number
 MAX_STREAM_LINES = 14  # a longer printout shows its last lines on slides (the handout has all)
 
 FIGURE = re.compile(r'class="alignmix-plot"|<img\b')
@@ -49,7 +49,7 @@ def explicit_type(cell) -> str | None:
 
 
 def markdown_blocks(source: str) -> list[str]:
-    """Blocks of a markdown text split at blank lines, never inside ``` fences or $$ ... $$."""
+    """Blocks of a markdown text split at blank lines, never inside ``` fences or $$ ... $$, nor before a display formula."""
     blocks, current, fence, math = [], [], False, False
     for line in source.split("\n"):
         stripped = line.strip()
@@ -65,7 +65,14 @@ def markdown_blocks(source: str) -> list[str]:
             current.append(line)
     if current:
         blocks.append("\n".join(current))
-    return blocks
+    # A display formula stays with the sentence that leads into it.
+    kept: list[str] = []
+    for block in blocks:
+        if kept and block.lstrip().startswith(("$$", "\\[", "\\begin")):
+            kept[-1] += "\n\n" + block
+        else:
+            kept.append(block)
+    return kept
 
 
 def block_height(block: str) -> int:
