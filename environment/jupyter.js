@@ -6,13 +6,17 @@
  * repository (.jupyter/), so nothing is written to ~/.jupyter or ~/.local/share/jupyter.
  *
  * Commands:
- *   node environment/jupyter.js setup            create .venv, install requirements-jupyter.txt
- *                                                (npm run setup:jupyter; a second run is a no-op)
+ *   node environment/jupyter.js setup            create .venv, install requirements-jupyter.txt and
+ *                                                requirements-tensorboard.txt (npm run
+ *                                                setup:jupyter; a second run is a no-op)
  *   node environment/jupyter.js lab [args...]    trust notebooks/*.ipynb, start JupyterLab on the
  *                                                alignmix kernel (npm run lab; args go to jupyter)
  *   node environment/jupyter.js python FILE [args...]
  *                                                run a Python tool with the venv's Python and the
  *                                                project Jupyter environment (npm run test:notebooks)
+ *   node environment/jupyter.js tensorboard [args...]
+ *                                                TensorBoard on a runs folder (npm run tensorboard;
+ *                                                default --logdir runs; args go to tensorboard)
  *
  * pip honours the user's own index settings (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS,
  * pip.conf): nothing here names an index. It runs with no retries and a short connection timeout,
@@ -31,7 +35,7 @@ const fs = require('fs');
 const path = require('path');
 
 const REPO = path.resolve(__dirname, '..');
-const REQUIREMENTS = path.join(__dirname, 'requirements-jupyter.txt');
+const REQUIREMENTS = ['requirements-jupyter.txt', 'requirements-tensorboard.txt'].map((f) => path.join(__dirname, f));
 const VENV = path.resolve(process.env.ALIGNMIX_VENV || path.join(REPO, '.venv'));
 const VENV_BIN = path.join(VENV, 'bin');
 const VENV_PYTHON = path.join(VENV_BIN, 'python');
@@ -66,13 +70,15 @@ function capture(cmd, args) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-/** The requirements file plus the base Python's version: what the installed venv must match. */
+/** The requirements files plus the base Python's version: what the installed venv must match. */
 function wantedStamp(basePython) {
   const version = capture(basePython, ['-c', 'import sys; print(sys.version)']);
   if (version === null) {
     throw new Error(`cannot run '${basePython}' (set ALIGNMIX_PYTHON to a Python 3.9+ with the venv module)`);
   }
-  return crypto.createHash('sha256').update(fs.readFileSync(REQUIREMENTS)).update(version).digest('hex');
+  const hash = crypto.createHash('sha256');
+  for (const file of REQUIREMENTS) hash.update(fs.readFileSync(file));
+  return hash.update(version).digest('hex');
 }
 
 /** Indexes pip will use, for the error message: from pip's config (env vars included) or its default. */
@@ -94,7 +100,7 @@ function setup() {
   const basePython = process.env.ALIGNMIX_PYTHON || 'python3';
   const stamp = wantedStamp(basePython);
   if (fs.existsSync(VENV_PYTHON) && fs.existsSync(STAMP) && fs.readFileSync(STAMP, 'utf8').trim() === stamp) {
-    LOG(`${path.relative(REPO, VENV) || VENV} is up to date with ${path.relative(REPO, REQUIREMENTS)}`);
+    LOG(`${path.relative(REPO, VENV) || VENV} is up to date with ${REQUIREMENTS.map((f) => path.relative(REPO, f)).join(', ')}`);
     return 0;
   }
   const started = Date.now();
@@ -107,14 +113,14 @@ function setup() {
   }
   fs.rmSync(STAMP, { force: true });
   const timeout = process.env.ALIGNMIX_PIP_TIMEOUT || '15';
-  LOG(`installing ${path.relative(REPO, REQUIREMENTS)} (pip --retries 0 --timeout ${timeout}; your pip index settings apply)`);
+  LOG(`installing ${REQUIREMENTS.map((f) => path.relative(REPO, f)).join(', ')} (pip --retries 0 --timeout ${timeout}; your pip index settings apply)`);
   const status = run(VENV_PYTHON, [
     '-m', 'pip', 'install', '--quiet', '--quiet', '--no-input', '--disable-pip-version-check',
-    '--retries', '0', '--timeout', timeout, '--only-binary', ':all:', '-r', REQUIREMENTS,
+    '--retries', '0', '--timeout', timeout, '--only-binary', ':all:', ...REQUIREMENTS.flatMap((f) => ['-r', f]),
   ]);
   if (status !== 0) {
     console.error(
-      `[alignmix jupyter] pip could not install the pinned Jupyter packages.\n` +
+      `[alignmix jupyter] pip could not install the pinned Python packages (Jupyter, TensorBoard).\n` +
         `  pip used ${pipIndexes()}.\n` +
         `  Point pip at an index or mirror that holds these versions (PIP_INDEX_URL, or index-url in pip.conf) and run \`npm run setup:jupyter\` again.`,
     );
@@ -173,9 +179,17 @@ function python(args) {
   return null;
 }
 
+/** TensorBoard from the venv on `args` (default: the runs folder, where run directories go). */
+function tensorboard(args) {
+  requireVenv();
+  const logdir = args.some((a) => a === '--logdir' || a.startsWith('--logdir=') || a === '--logdir_spec' || a.startsWith('--logdir_spec='));
+  spawnForwarding(path.join(VENV_BIN, 'tensorboard'), [...(logdir ? [] : ['--logdir', path.join(REPO, 'runs')]), ...args]);
+  return null;
+}
+
 function main() {
   const [command, ...rest] = process.argv.slice(2);
-  const commands = { setup: () => setup(), lab: () => lab(rest), python: () => python(rest) };
+  const commands = { setup: () => setup(), lab: () => lab(rest), python: () => python(rest), tensorboard: () => tensorboard(rest) };
   if (!commands[command]) {
     console.error(`usage: node environment/jupyter.js ${Object.keys(commands).join('|')} [args...]`);
     process.exit(2);

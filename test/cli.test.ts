@@ -48,7 +48,28 @@ describe('alignmix CLI', function () {
     assert.match(r.out, /\| baseline +\| 2 +\|/);
     const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(rows.length, 1 + 4);
-    assert.match(rows[0], /^protocol,method,seed,/);
+    assert.match(rows[0], /^index,id,variant,seed,state,/);
+    assert.match(rows[1], /^0,baseline-s0,baseline,0,completed,/);
+    const again = await cli(['compare', ...quick, '--methods', 'baseline,cutmix', '--seeds', '0,1', '--runs-root', path.join(root, 'cmp')]);
+    assert.equal(again.out.split('\n')[0], r.out.split('\n')[0], 'run again: the completed sweep is read back, not retrained');
+    assert.equal(fs.readFileSync(path.join(root, 'cmp', 'runs.csv'), 'utf8').trim().split('\n').length, 5);
+  });
+
+  it('sweep run plans a JSON spec, runs it in worker processes, and status / collect read it back', async () => {
+    const spec = path.join(root, 'spec.json');
+    const dir = path.join(root, 'sweep');
+    fs.writeFileSync(spec, JSON.stringify({ protocol: 'synthetic', overrides: { epochs: 1, data: { trainPerClass: 16, valPerClass: 4, testPerClass: 8 } }, variants: { plain: { method: 'baseline' } } }));
+    const r = await cli(['sweep', 'run', spec, '--dir', dir, '--jobs', '1', '--threads', '1']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\| plain +\| 1 +\|/);
+    const status = await cli(['sweep', 'status', dir]);
+    assert.match(status.out, /\| 0 +\| plain-s0 +\| completed +\| 1\/1 +\|/);
+    const collected = await cli(['sweep', 'collect', dir]);
+    assert.match(collected.out, /per-run results: .*runs\.csv/);
+    const bad = path.join(root, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ protocol: 'synthetic', variants: { fast: { optim: { lr: 0 } } } }));
+    await assert.rejects(cli(['sweep', 'run', bad, '--dir', path.join(root, 'bad')]), /sweep run 0 \(fast\): config\.optim: lr must be a finite number > 0/);
+    assert.ok(!fs.existsSync(path.join(root, 'bad')), 'nothing written for an invalid spec');
   });
 
   it('rejects unknown options, methods and config keys with a clear error', async () => {

@@ -5,7 +5,12 @@
  *   alignmix train   --protocol cifar100 --method alignmixup --data-root ~/data --set epochs=200
  *   alignmix eval    --run-dir runs/<run> [--parts top1,fgsm,pgd,calibration,ood]
  *   alignmix compare --protocol fashion-mnist --methods baseline,cutmix,alignmixup --seeds 0,1,2
+ *   alignmix sweep run SPEC.json --launcher local --jobs 2     (lib/train/sweep.ts)
+ *   alignmix sweep worker DIR --index i                        one run of a sweep (what launchers start)
+ *   alignmix sweep status DIR | alignmix sweep collect DIR
  *   alignmix list    protocols, methods and mixing modes
+ *
+ * `compare` is a sweep (grid over methods, seeds) run by the local launcher in this process.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,9 +21,12 @@ import { EVAL_PARTS, EvalPart, evaluateModel, reliabilityToCsv, writeReportCsv }
 import { ConfigOverrides, applyAssignments, protocolDescription, protocolNames, resolveConfig } from '../train/config';
 import { methodNames, methodSpec } from '../train/methods';
 import { MIX_MODES, parseModeSchedule } from '../train/modes';
+import { localLauncher } from '../train/launch-local';
+import { createLauncher, launcherNames, launcherNotes } from '../train/launchers';
+import { SweepSpec, collectSweep, createSweep, readSweep, runSweep, runSweepRun, sweepStatus, writeSweepCsv } from '../train/sweep';
 import { loadRunConfig, loadRunModel, train, RunSummary } from '../train/trainer';
 import { progressCallbacks } from './progress';
-import { COMPARE_COLUMNS, compareTable, writeCompareCsv } from './compare';
+import { resultsTable, statusTable, stoppedRuns } from './compare';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const int = (name: string) => (v: string) => {
@@ -89,14 +97,36 @@ async function startBackend(flags: { backend?: BackendName; threads?: number }):
   process.stderr.write(`alignmix: backend ${describeBackend(info)}\n`);
 }
 
-/** Stop training cleanly on Ctrl-C: the run keeps its last epoch's checkpoint and can be resumed. */
-function interruptSignal(): AbortSignal {
+/**
+ * Stop training cleanly on Ctrl-C (SIGINT), on SIGTERM (what `kill`, `scancel`, `scontrol requeue`
+ * and preemption send) and on SIGUSR1 (what a Slurm job asks for before its time limit, see
+ * lib/train/launch-slurm.ts): the run finishes its batch, checkpoints there and can be resumed.
+ * `how` tells the user how to resume. A local sweep's workers run in their own process group, so
+ * a terminal's Ctrl-C reaches them once, forwarded by the launcher.
+ */
+export function interruptSignal(how = 'resume with --resume'): AbortSignal {
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\nalignmix: interrupted; stopping after this batch (resume with --resume)\n');
+  const stop = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\nalignmix: ${name}; stopping after this batch with a checkpoint (${how})\n`);
     controller.abort();
-  });
+  };
+  // A second Ctrl-C ends the process at once (Node's default); SIGTERM / SIGUSR1 may arrive twice
+  // (from Slurm and from the job script that forwards them) and must not kill the checkpoint.
+  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGUSR1', stop);
   return controller.signal;
+}
+
+/** A sweep's results: the per-variant table, the runs that stopped, and the CSV files written. */
+function printResults(dir: string, label?: string): boolean {
+  const results = collectSweep(dir);
+  console.log(resultsTable(results, label));
+  if (results.failed.length) console.log(`runs not averaged in (they did not complete):\n${stoppedRuns(results.failed)}`);
+  const csv = writeSweepCsv(dir, results);
+  console.log(`per-run results: ${csv.runs}; per-variant: ${csv.results}`);
+  return results.failed.length === 0;
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -127,7 +157,7 @@ export function buildProgram(): Command {
         })()
         : resolveConfig(flags.protocol, overridesFrom(flags, flags.seed !== undefined ? { seed: flags.seed } : {}));
       const result = await train(config, {
-        runDir: flags.runDir, resume: flags.resume, signal: interruptSignal(),
+        runDir: flags.runDir, resume: flags.resume, signal: interruptSignal('resume with --resume'),
         callbacks: progressCallbacks(config.method, config.epochs),
       });
       result.model.dispose();
@@ -180,30 +210,104 @@ export function buildProgram(): Command {
   addCommonTrainFlags(program.command('compare').description('train several methods (and seeds) under the same budget; print and save a table'))
     .option('--methods <list>', 'methods to compare', list, ['baseline', 'input-mixup', 'manifold-mixup', 'cutmix', 'alignmixup', 'alignmixup-ae'])
     .option('--seeds <list>', 'seeds', (v: string) => list(v).map(int('seeds')), [0])
-    .option('--runs-root <dir>', 'folder for the run directories (default runs/compare-<time>)')
-    .option('--out <file.csv>', 'write one row per run to this CSV')
-    .action(async (flags: CommonTrainFlags & { methods: string[]; seeds: number[]; runsRoot?: string; out?: string }) => {
+    .option('--runs-root <dir>', 'the sweep directory (default runs/compare-<time>); give an existing one to continue it')
+    .option('--jobs <n>', 'runs at once, as worker processes (default 1: in this process)', int('jobs'), 1)
+    .option('--out <file.csv>', 'also write the per-run results (the sweep\'s runs.csv) to this file')
+    .action(async (flags: CommonTrainFlags & { methods: string[]; seeds: number[]; runsRoot?: string; jobs: number; out?: string }) => {
       await startBackend(flags);
-      for (const m of flags.methods) methodSpec(m);
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-      const root = path.resolve(flags.runsRoot ?? path.join('runs', `compare-${stamp}`));
-      const signal = interruptSignal();
-      const rows: (RunSummary & { runDir: string })[] = [];
-      for (const seed of flags.seeds) {
-        for (const method of flags.methods) {
-          if (signal.aborted) break;
-          const config = resolveConfig(flags.protocol, overridesFrom(flags, { method, seed }));
-          const runDir = path.join(root, `${method}-s${seed}`);
-          const result = await train(config, { runDir, signal, callbacks: progressCallbacks(`${method} s${seed}`, config.epochs) });
-          result.model.dispose();
-          if (result.status === 'aborted') break;
-          rows.push({ ...result.summary, runDir });
-          if (flags.out) writeCompareCsv(flags.out, rows);
-        }
+      const dir = path.resolve(flags.runsRoot ?? path.join('runs', `compare-${stamp}`));
+      const spec: SweepSpec = { protocol: flags.protocol, overrides: overridesFrom(flags), grid: { method: flags.methods }, seeds: flags.seeds };
+      const { runs } = createSweep(dir, spec);
+      const signal = interruptSignal(`run the same command with --runs-root ${dir} to continue`);
+      const launcher = flags.jobs === 1 ? localLauncher({ inProcess: true }) : localLauncher({ jobs: flags.jobs, threads: flags.threads });
+      await runSweep(dir, launcher, {
+        signal,
+        callbacks: (run) => progressCallbacks(`${run.variant} s${run.seed}`, run.config.epochs),
+        onEvent: (e) => { if (flags.jobs > 1) process.stderr.write(`${e.id}: ${e.kind === 'started' ? 'started' : e.status?.state}\n`); },
+      });
+      if (signal.aborted) process.exitCode = 130;
+      console.log(`${runs.length} runs in ${dir}`);
+      if (!printResults(dir, 'method') && !signal.aborted) process.exitCode = 1;
+      if (flags.out) {
+        fs.mkdirSync(path.dirname(path.resolve(flags.out)), { recursive: true });
+        fs.copyFileSync(path.join(dir, 'runs.csv'), flags.out);
       }
-      if (!rows.length) return;
-      console.log(compareTable(rows));
-      if (flags.out) console.log(`per-run results: ${flags.out} (columns: ${COMPARE_COLUMNS.join(', ')})`);
+    });
+
+  const sweep = program.command('sweep').description('many runs of one protocol: plan, run (local or a scheduler), status, collect');
+
+  sweep.command('run')
+    .description('plan a sweep (a JSON spec, see README "Sweeps") into a directory and run its unfinished runs')
+    .argument('<spec>', 'sweep spec (JSON file), or a sweep directory to continue')
+    .argument('[launcherArgs...]', 'after --: arguments for the launcher (e.g. sbatch resource flags)')
+    .option('--dir <dir>', 'sweep directory (default runs/sweep-<spec file name>)')
+    .option('--launcher <name>', `where the runs execute (${launcherNames().join(', ')})`, 'local')
+    .option('--jobs <n>', 'local: runs at once (worker processes)', int('jobs'), 1)
+    .option('--threads <n>', 'local: compute threads shared by the jobs (default all cores)', int('threads'))
+    .action(async (specArg: string, launcherArgs: string[], flags: { dir?: string; launcher: string; jobs: number; threads?: number }) => {
+      const isDir = fs.existsSync(specArg) && fs.statSync(specArg).isDirectory();
+      const dir = path.resolve(isDir ? specArg : flags.dir ?? path.join('runs', `sweep-${path.basename(specArg, '.json')}`));
+      const launcher = createLauncher(flags.launcher, { jobs: flags.jobs, threads: flags.threads, extraArgs: launcherArgs });
+      if (!isDir) {
+        let spec: SweepSpec;
+        try {
+          spec = JSON.parse(fs.readFileSync(specArg, 'utf8')) as SweepSpec;
+        } catch (e) {
+          throw new Error(`sweep spec ${specArg}: ${(e as Error).message}`);
+        }
+        createSweep(dir, spec);
+      }
+      const { runs } = readSweep(dir);
+      const signal = interruptSignal(`run the same command to continue: alignmix sweep run ${dir}`);
+      process.stderr.write(`alignmix: sweep of ${runs.length} runs in ${dir} (${flags.launcher} launcher)\n`);
+      const report = await runSweep(dir, launcher, {
+        signal,
+        onEvent: (e) => process.stderr.write(`  run ${e.index} (${e.id}): ${e.kind === 'started' ? `started${e.pid ? ` (pid ${e.pid})` : ''}` : e.status?.state ?? 'stopped'}\n`),
+      });
+      if (report.note) console.log(report.note);
+      if (!report.waited) {
+        console.log(`submitted ${report.submitted.length} runs; follow them with: alignmix sweep status ${dir}`);
+        return;
+      }
+      if (signal.aborted) process.exitCode = 130;
+      if (!printResults(dir) && !signal.aborted) process.exitCode = 1;
+    });
+
+  sweep.command('worker')
+    .description('run one run of a sweep (what launchers start): skips it when completed, resumes it exactly when started before')
+    .argument('<dir>', 'sweep directory')
+    .requiredOption('--index <i>', 'the run\'s index (0-based, as in sweep status)', int('index'))
+    .addOption(new Option('--backend <name>', 'TF.js backend').choices(BACKEND_NAMES as unknown as string[]))
+    .option('--threads <n>', 'compute threads (default ALIGNMIX_THREADS, else all cores)', int('threads'))
+    .action(async (dir: string, flags: { index: number; backend?: BackendName; threads?: number }) => {
+      await startBackend(flags);
+      const run = readSweep(dir).runs[flags.index];
+      const status = await runSweepRun(dir, flags.index, {
+        signal: interruptSignal('running the sweep again resumes this run'),
+        callbacks: run ? progressCallbacks(run.id, run.config.epochs) : undefined,
+      });
+      console.log(`run ${flags.index} (${run.id}): ${status.state}${status.error ? `: ${status.error}` : ''}`);
+      process.exitCode = status.state === 'completed' ? 0 : status.state === 'cancelled' ? 130 : 1;
+    });
+
+  sweep.command('status')
+    .description('where each run of a sweep stands (read from its run directory)')
+    .argument('<dir>', 'sweep directory')
+    .action(async (dir: string) => {
+      const runs = sweepStatus(dir);
+      console.log(statusTable(runs));
+      const stopped = runs.filter((r) => r.state === 'failed' || r.state === 'cancelled' || r.state === 'lost');
+      if (stopped.length) console.log(`stopped:\n${stoppedRuns(stopped)}`);
+      const notes = await launcherNotes(dir);
+      if (notes.size) console.log(`scheduler:\n${[...notes].map(([i, note]) => `  ${i} ${runs[i].id}: ${note}`).join('\n')}`);
+    });
+
+  sweep.command('collect')
+    .description('mean ± std over seeds per variant (completed runs only), failed runs with their logs; writes runs.csv and results.csv')
+    .argument('<dir>', 'sweep directory')
+    .action(async (dir: string) => {
+      if (!printResults(dir)) process.exitCode = 1;
     });
 
   program.command('list')

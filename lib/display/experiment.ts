@@ -2,162 +2,39 @@
  * The experiment flow shared by the training, ablation and evaluation notebooks, so that each
  * notebook only states its protocol, its settings and its story:
  *
- *   planExperiment   which data and which config: the protocol's dataset when its folder is
- *                    there, else the embedded Fashion-MNIST; a QUICK config (small CNN, a few
- *                    hundred images, a few epochs: seconds on 2 CPU cores) or the FULL protocol
+ *   planExperiment   (lib/train/plan.ts, re-exported here) which data and which config: quick or full
  *   showPlan         the plan's note and the settings in which it differs from the paper's protocol
  *   runExperiment    train() with live curves, the kernel's interrupt button wired to an
  *                    AbortSignal (the run stops between batches with its last checkpoint)
  *   showBatchLog     the run's per-batch log (modes, lambda, Sinkhorn) as a figure and a table
- *   compareWithPaper the baselines (trained here when quick, read from earlier runs when full)
- *                    and the main run, as a table and a figure beside the paper's column
- *   runSweep         several configs in turn (an ablation), one live figure of their test
- *                    accuracy, the summaries kept
+ *   compareWithPaper the main run beside the completed runs of a baseline sweep (runSweepInKernel)
+ *                    and the paper's column, as a table and a figure
+ *   runSweep         several configs as one sweep in the kernel (an ablation), one live figure of
+ *                    their test accuracy, the summaries kept (lib/display/sweep.ts)
  *   methodRows       what each named method mixes (modes and their weights, decoder, solver)
- *   readRunSummary   the summary of a finished run directory (e.g. a full run trained earlier)
+ *   readRunSummary   (lib/train/run-dir.ts, re-exported here) the summary of a run directory
  *   summaryRows      run summaries as a table, beside the paper's number for each row
  *   summaryFigure    the same as grouped bars: ours beside the paper
- *
- * Quick or full. Quick is the default when ALIGNMIX_QUICK=1 (quickMode(), set by
- * `npm run test:notebooks`) or when the protocol's dataset is absent; the notebook can force
- * either (`quick: true | false`). A quick run keeps the code path of the method (mode schedule,
- * Sinkhorn settings, alpha, the shape of the learning-rate schedule: see resolveConfig's milestone
- * scaling) and shrinks everything that costs time: the model becomes the small CNN (its last
- * feature map is 4x4, like PreActResNet18's on 32x32), the images are a few hundred (spread over
- * the classes), and there are a few epochs. On the protocol's own dataset it keeps the protocol's
- * optimiser; on the fallback it takes the fallback preset's (lr 0.05). Its accuracies are
- * noise-level: they show that the pipeline works, not which method is better.
  *
  * Paper numbers: PAPER_TABLE1 holds the main paper's Table 1 (top-1 error, %), the table the
  * training notebooks compare with; ablation notebooks copy their own tables.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { ConfigOverrides, DatasetName, TrainConfig, protocolDescription, resolveConfig } from '../train/config';
+import { TrainConfig, resolveConfig } from '../train/config';
 import { methodSpec } from '../train/methods';
-import { RUN_FILES, runFile } from '../train/run-dir';
+import { ExperimentPlan, ExperimentSettings, mergeOverrides } from '../train/plan';
+import { readBatchLog } from '../train/run-dir';
+import { readSweep, sweepStatus } from '../train/sweep';
 import { RunSummary, TrainOptions, TrainResult, train } from '../train/trainer';
 import { assertKnownKeys } from '../validate';
-import { HtmlDisplay, quickMode } from './kernel';
+import { HtmlDisplay } from './kernel';
 import { PlotlyFigure, showFigure } from './plotly';
-import { LiveCurves } from './progress';
+import { runSweepInKernel } from './sweep';
 import { Rows, TableCell, showTable } from './table';
-import { batchLogFigure, batchLogSummary, configRows, interruptSignal, readBatchLog, trainingCurves } from './training';
+import { batchLogFigure, batchLogSummary, configRows, interruptSignal, trainingCurves } from './training';
 
-/** Where each file-based dataset of a protocol is looked for under the data root, and what it must hold. */
-const DATASET_FOLDERS: Partial<Record<DatasetName, { folder: string; required: string[]; classes: number }>> = {
-  cifar10: { folder: 'cifar-10-batches-bin', required: ['data_batch_1.bin', 'test_batch.bin'], classes: 10 },
-  cifar100: { folder: 'cifar-100-binary', required: ['train.bin', 'test.bin'], classes: 100 },
-  tinyimagenet: { folder: 'tiny-imagenet-200', required: ['wnids.txt', 'train', 'val'], classes: 200 },
-  imagenet: { folder: 'imagenet', required: ['train', 'val'], classes: 1000 },
-};
-
-/**
- * The folder of a protocol's dataset under `root` (`root/<folder>` or `root` itself, whichever
- * holds the dataset's files), or null when absent. Datasets shipped with the library
- * (Fashion-MNIST, synthetic) need no folder: their protocols give `root` back.
- */
-export function findDatasetFolder(protocol: string, root: string): string | null {
-  const name = resolveConfig(protocol).data.name;
-  const spec = DATASET_FOLDERS[name];
-  if (!spec) return root;
-  const holds = (dir: string) => spec.required.every((entry) => fs.existsSync(path.join(dir, entry)));
-  return [path.join(root, spec.folder), root].find(holds) ?? null;
-}
-
-/** Sizes of a quick run: images per class come from a total, so 100- or 1000-class datasets stay small. */
-export interface QuickSize {
-  /** Training images in all (default 600), spread evenly over the classes (at least 2 each). */
-  trainImages: number;
-  /** Validation and test images in all (defaults 200 and 500), at least 1 per class. */
-  valImages: number;
-  testImages: number;
-  epochs: number;
-  batchSize: number;
-}
-
-export const QUICK_SIZE: QuickSize = { trainImages: 600, valImages: 200, testImages: 500, epochs: 3, batchSize: 32 };
-
-export interface ExperimentSettings {
-  /** The paper's protocol (resolveConfig preset), e.g. 'cifar10', 'tinyimagenet'. */
-  protocol: string;
-  method: string;
-  /** Force the quick (true) or full (false) setting; default quick when quickMode() or the dataset is absent. */
-  quick?: boolean;
-  /** Folder holding the datasets; default env ALIGNMIX_DATA, else ./data. */
-  dataRoot?: string;
-  /** Overrides of both settings (e.g. an ablation's Sinkhorn iterations, model.alignResolution). */
-  overrides?: ConfigOverrides;
-  /** Overrides of the full setting only (e.g. model.arch 'wrn16-8', fewer epochs). */
-  full?: ConfigOverrides;
-  /** Sizes of the quick setting (default QUICK_SIZE). */
-  quickSize?: Partial<QuickSize>;
-  /** Protocol of a quick run when the dataset is absent (default 'fashion-mnist'). */
-  fallback?: 'fashion-mnist' | 'synthetic';
-}
-
-export interface ExperimentPlan {
-  config: TrainConfig;
-  quick: boolean;
-  /** The protocol's dataset folder, or null when it is absent. */
-  datasetFolder: string | null;
-  /** One line for the notebook's output: what runs, on which data, and why. */
-  note: string;
-}
-
-/** Merge override objects section by section (later wins), as resolveConfig merges into a preset. */
-export function mergeOverrides(...layers: (ConfigOverrides | undefined)[]): ConfigOverrides {
-  const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer ?? {})) {
-      const isSection = value !== null && typeof value === 'object' && !Array.isArray(value);
-      out[key] = isSection ? { ...(out[key] as object | undefined), ...value } : value;
-    }
-  }
-  return out as ConfigOverrides;
-}
-
-/** The config of an experiment and why it is that one (module comment: quick or full). */
-export function planExperiment(settings: ExperimentSettings): ExperimentPlan {
-  const where = 'planExperiment';
-  assertKnownKeys(where, settings, ['protocol', 'method', 'quick', 'dataRoot', 'overrides', 'full', 'quickSize', 'fallback']);
-  assertKnownKeys(`${where}: quickSize`, settings.quickSize ?? {}, Object.keys(QUICK_SIZE));
-  const root = path.resolve(settings.dataRoot ?? process.env.ALIGNMIX_DATA ?? 'data');
-  const folder = findDatasetFolder(settings.protocol, root);
-  const paper = resolveConfig(settings.protocol);
-  const quick = settings.quick ?? (quickMode() || folder === null);
-  const method = { method: settings.method };
-  if (!quick) {
-    if (folder === null) {
-      throw new Error(`${where}: the full '${settings.protocol}' setting needs its dataset (${DATASET_FOLDERS[paper.data.name]?.folder}) under ${root}; set ALIGNMIX_DATA or dataRoot, or run quick`);
-    }
-    const config = resolveConfig(settings.protocol, mergeOverrides(method, { data: { root: folder } }, settings.overrides, settings.full));
-    return { config, quick, datasetFolder: folder, note: `FULL: ${protocolDescription(settings.protocol)}, ${settings.method}, data ${folder}` };
-  }
-  const size = { ...QUICK_SIZE, ...settings.quickSize };
-  const protocol = folder === null ? settings.fallback ?? 'fashion-mnist' : settings.protocol;
-  const classes = DATASET_FOLDERS[resolveConfig(protocol).data.name]?.classes ?? 10;
-  const perClass = (total: number, least: number) => Math.max(least, Math.round(total / classes));
-  const quickOverrides: ConfigOverrides = {
-    epochs: size.epochs,
-    batchSize: size.batchSize,
-    evalBatchSize: 250,
-    lastN: Math.min(paper.lastN, size.epochs),
-    model: { arch: 'small-cnn' },
-    data: {
-      ...(folder === null ? {} : { root: folder }),
-      trainPerClass: perClass(size.trainImages, 2), valPerClass: perClass(size.valImages, 1), testPerClass: perClass(size.testImages, 1),
-      workers: 0,
-    },
-  };
-  const config = resolveConfig(protocol, mergeOverrides(method, quickOverrides, settings.overrides));
-  const why = folder === null
-    ? `the ${paper.data.name} dataset is not under ${root} (set ALIGNMIX_DATA), so the embedded ${protocol} stands in`
-    : quickMode() ? 'ALIGNMIX_QUICK=1' : 'quick requested';
-  const note = `QUICK (${why}): ${settings.method} on ${config.data.name}, small CNN, ${config.data.trainPerClass} training images per class, `
-    + `${config.epochs} epochs; noise-level numbers, not the paper's protocol`;
-  return { config, quick, datasetFolder: folder, note };
-}
+// Planning lives in lib/train/plan.ts; re-exported for the notebooks that import it from here.
+export { ExperimentPlan, ExperimentSettings, QUICK_SIZE, QuickSize, findDatasetFolder, mergeOverrides, planExperiment } from '../train/plan';
+export { readRunSummary } from '../train/run-dir';
 
 /** Print the plan's note and show the settings in which its config differs from the paper's protocol. */
 export function showPlan(plan: ExperimentPlan, settings: ExperimentSettings): void {
@@ -210,7 +87,7 @@ export async function runExperiment(config: TrainConfig, options: RunExperimentO
 }
 
 export interface SweepOptions {
-  /** Folder of the runs: each config trains in `<runRoot>/<name>` (default: train()'s default folders). */
+  /** The sweep directory: each config trains in `<runRoot>/runs/<name>-s<seed>` (default runs/sweep-<hash>). */
   runRoot?: string;
   title?: string;
   display?: HtmlDisplay | null;
@@ -225,43 +102,26 @@ export interface SweepResult {
 }
 
 /**
- * Train each named config in turn, drawing every run's test accuracy per epoch in one live figure.
- * Models are disposed after each run (their checkpoints stay in the run directories). An interrupt
- * stops the sweep after the run it hits.
+ * Train each named config as one sweep in this kernel (runSweepInKernel: one live figure of their
+ * test accuracy, completed runs kept and skipped when the cell runs again). Returns the runs that
+ * have a summary, in order, up to the first that did not complete (an interrupt stops the sweep
+ * there); a run that failed throws its error and log.
  */
 export async function runSweep(configs: Record<string, TrainConfig>, options: SweepOptions = {}): Promise<SweepResult[]> {
   assertKnownKeys('runSweep', options, ['runRoot', 'title', 'display']);
-  const names = Object.keys(configs);
-  const metric = (name: string) => `${name}: test accuracy`;
-  const curves = new LiveCurves({
-    title: options.title, xTitle: 'epoch', display: options.display,
-    panels: [{ title: 'test accuracy', metrics: names.map(metric) }],
-  });
-  const interrupt = interruptSignal();
+  const first = Object.values(configs)[0];
+  if (!first) throw new Error('runSweep: configs is empty');
+  const { runs, dir } = await runSweepInKernel({ protocol: first.protocol, configs }, { dir: options.runRoot, title: options.title, display: options.display });
+  const { runs: planned } = readSweep(dir);
+  const failed = runs.find((r) => r.state === 'failed' || r.state === 'lost');
+  if (failed) throw new Error(`runSweep: run '${failed.variant}' ${failed.state}: ${failed.error ?? ''} (log ${failed.logFile})`);
   const results: SweepResult[] = [];
-  try {
-    for (const name of names) {
-      const r = await train(configs[name], {
-        runDir: options.runRoot === undefined ? undefined : path.join(options.runRoot, name.replace(/[^\w.-]+/g, '_')),
-        signal: interrupt.signal,
-        callbacks: { onEpoch: (record) => void curves.update(record.epoch, { [metric(name)]: record.testAccuracy }) },
-      });
-      r.model.dispose();
-      results.push({ name, config: r.config, summary: r.summary, status: r.status, runDir: r.runDir });
-      if (r.status === 'aborted') break;
-    }
-  } finally {
-    interrupt.release();
-    curves.finish();
+  for (const r of runs) {
+    if (!r.summary) break;
+    results.push({ name: r.variant, config: planned[r.index].config, summary: r.summary, status: r.state === 'completed' ? 'completed' : 'aborted', runDir: r.runDir });
+    if (r.state !== 'completed') break;
   }
   return results;
-}
-
-/** The summary.json of a run directory (written after every epoch by train()). */
-export function readRunSummary(runDir: string): RunSummary {
-  const file = runFile(runDir, 'summary');
-  if (!fs.existsSync(file)) throw new Error(`readRunSummary: no ${RUN_FILES.summary} in ${runDir}: not a run directory, or no epoch finished yet`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as RunSummary;
 }
 
 /** One row per method: its mode schedule (mode:weight), decoder, latent form, Sinkhorn solver, description. */
@@ -280,37 +140,32 @@ export function methodRows(methods: readonly string[]): Rows {
 }
 
 export interface PaperComparison {
-  /** Settings of the main run; the baselines reuse them with their own method. */
-  settings: ExperimentSettings;
   /** The main run's plan and result. */
   plan: ExperimentPlan;
   result: Pick<TrainResult, 'summary' | 'config'>;
-  /** Methods trained here beside the main run in the quick setting. */
-  baselines: string[];
   /**
-   * Full setting: method -> run directory of an earlier run (training the baselines here would
-   * cost as much as the main run each).
+   * The directory of a sweep of the baselines (runSweepInKernel: trained in the kernel when
+   * quick, or submitted to a cluster); its completed runs are the rows, one per seed.
    */
-  baselineRuns?: Record<string, string>;
+  baselineSweep: string;
   paper?: PaperColumn;
 }
 
 /**
- * The main run beside its baselines and the paper's column: quick plans train the baselines here
- * (one runSweep), full plans read `baselineRuns`. Shows summaryRows and summaryFigure; returns the
- * rows' runs.
+ * The main run beside the completed runs of a baseline sweep and the paper's column, as
+ * summaryRows and summaryFigure; returns the rows' runs. Runs of the sweep that did not complete
+ * are left out (sweepStatus shows them).
  */
-export async function compareWithPaper(c: PaperComparison): Promise<{ name: string; summary: RunSummary }[]> {
-  assertKnownKeys('compareWithPaper', c, ['settings', 'plan', 'result', 'baselines', 'baselineRuns', 'paper']);
+export function compareWithPaper(c: PaperComparison): { name: string; summary: RunSummary }[] {
+  assertKnownKeys('compareWithPaper', c, ['plan', 'result', 'baselineSweep', 'paper']);
   const setting = c.plan.quick ? 'QUICK (noise-level)' : 'FULL';
-  const baselines = c.plan.quick
-    ? await runSweep(
-      Object.fromEntries(c.baselines.map((method) => [method, planExperiment({ ...c.settings, method, quick: true }).config])),
-      { title: 'baselines: test accuracy per epoch' })
-    : Object.entries(c.baselineRuns ?? {}).map(([name, dir]) => ({ name, summary: readRunSummary(dir) }));
+  const done = sweepStatus(c.baselineSweep).filter((r) => r.state === 'completed' && r.summary);
+  const seeds = new Set(done.map((r) => r.seed));
+  const baselines = done.map((r) => ({ name: seeds.size > 1 ? `${r.variant} s${r.seed}` : r.variant, summary: r.summary as RunSummary }));
   const runs = [...baselines, { name: c.result.config.method, summary: c.result.summary }];
-  showTable(summaryRows(runs, { paper: c.paper }), { caption: `${setting} runs${c.paper ? ` beside ${c.paper.reference}` : ''}`, digits: 2 });
-  showFigure(summaryFigure(runs, { paper: c.paper, title: `ours (${setting.toLowerCase()}) and the paper's` }));
+  const paperKey = (name: string) => name.replace(/ s\d+$/, '');
+  showTable(summaryRows(runs, { paper: c.paper, paperKey }), { caption: `${setting} runs${c.paper ? ` beside ${c.paper.reference}` : ''}`, digits: 2 });
+  showFigure(summaryFigure(runs, { paper: c.paper, paperKey, title: `ours (${setting.toLowerCase()}) and the paper's` }));
   return runs;
 }
 

@@ -4,7 +4,8 @@
  * tslab kernel.
  * Notebooks import this file as './lib/display/index' (tslab resolves files, not folders).
  */
-export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay, quickMode } from './kernel';
+export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay } from './kernel';
+export { quickMode } from '../train/plan';
 export { escapeHtml, scriptJson } from './html';
 export {
   FigureOptions, PLOTLY_GLOBAL, PlotlyFigure, PlotlyTrace, figureHtml, loadPlotly, plotlyBundleHtml,

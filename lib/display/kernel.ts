@@ -9,7 +9,7 @@
  * its TypeScript compiler for nothing) and callers fall back to plain text.
  *
  * Quick mode: `npm run test:notebooks` sets ALIGNMIX_QUICK=1; notebooks read it through
- * `quickMode()` to shrink their work to a smoke test of the same code path.
+ * `quickMode()` (lib/train/plan.ts) to shrink their work to a smoke test of the same code path.
  */
 import type * as Tslab from 'tslab';
 
@@ -39,9 +39,4 @@ export function kernelDisplay(): HtmlDisplay | null {
  */
 export function newKernelDisplay(): HtmlDisplay | null {
   return tslab()?.newDisplay() ?? null;
-}
-
-/** True when ALIGNMIX_QUICK=1: notebooks run a cut-down version of their work (CI smoke test). */
-export function quickMode(): boolean {
-  return process.env.ALIGNMIX_QUICK === '1';
 }

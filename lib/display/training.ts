@@ -27,10 +27,9 @@
  *   Sinkhorn iterations     per aligned batch, converged or not
  *   marginal errors         row and column errors per aligned batch (log scale)
  */
-import * as fs from 'fs';
 import type { TrainConfig } from '../train/config';
 import type { BatchEvent, EpochRecord, TrainCallbacks } from '../train/trainer';
-import { runFile } from '../train/run-dir';
+import type { BatchLogRecord } from '../train/run-dir';
 import { assertInt, assertKnownKeys, assertPositive } from '../validate';
 import { HtmlDisplay } from './kernel';
 import { PlotlyFigure, PlotlyTrace } from './plotly';
@@ -112,32 +111,8 @@ export function interruptSignal(): { signal: AbortSignal; release(): void } {
   return { signal: controller.signal, release: () => void process.removeListener('SIGINT', onInterrupt) };
 }
 
-/** One line of batches.jsonl (lib/train/trainer.ts). */
-export interface BatchLogRecord {
-  epoch: number;
-  batch: number;
-  mode: string;
-  lambda: number;
-  targetWeight: number;
-  /** Manifold mixup: the mixed layer. */
-  layer?: number;
-  losses: { total: number; classification: number; reconstruction?: number; kl?: number };
-  lr: number;
-  sinkhorn?: { iterations: number; rowError: number; colError: number; converged: boolean };
-}
-
-/** The batch log of a run directory (empty when the run logged no batches). */
-export function readBatchLog(runDir: string): BatchLogRecord[] {
-  const file = runFile(runDir, 'batches');
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line, i) => {
-    try {
-      return JSON.parse(line) as BatchLogRecord;
-    } catch (e) {
-      throw new Error(`readBatchLog: ${file} line ${i + 1} is not JSON (${(e as Error).message})`);
-    }
-  });
-}
+// The batch log's reader and record type live in lib/train/run-dir.ts; re-exported for notebooks that import them from here.
+export { BatchLogRecord, readBatchLog } from '../train/run-dir';
 
 /** log Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error ~1e-15). */
 function logGamma(x: number): number {

@@ -22,9 +22,10 @@
  * When `epochs` is overridden and the milestones are not, the milestones are scaled to the new
  * length, so quick runs keep the protocol's shape.
  */
-import { SinkhornOptions } from '../ot/sinkhorn';
+import { SinkhornOptions, resolveSinkhornOptions } from '../ot/sinkhorn';
 import { Arch, AlignResolution } from '../models/options';
 import { EmbeddingKind } from '../models/embedding';
+import { assertDataAvailable } from './data';
 import { methodSpec } from './methods';
 import { ModeSchedule, validateModeSchedule } from './modes';
 import { StepSchedule, everyNEpochs, scaleMilestones, validateSchedule } from './schedule';
@@ -254,6 +255,16 @@ export function validateConfig(c: TrainConfig): void {
   assertInRange(w, 'reconstructionWeight', c.reconstructionWeight, 0, Infinity);
   assertInRange(w, 'klWeight', c.klWeight, 0, Infinity);
   assertInt(w, 'lastN', c.lastN, 1);
+  resolveSinkhornOptions(`${w}.sinkhorn`, c.sinkhorn);
+}
+
+/**
+ * validateConfig, and the data the config names can be loaded (assertDataAvailable): what train()
+ * and planSweep check before they write anything.
+ */
+export function validateRunnable(c: TrainConfig): void {
+  validateConfig(c);
+  assertDataAvailable(c.data);
 }
 
 /**
@@ -262,11 +273,10 @@ export function validateConfig(c: TrainConfig): void {
  * else strings.
  */
 export function applyAssignments(overrides: ConfigOverrides, assignments: string[]): ConfigOverrides {
-  const out = JSON.parse(JSON.stringify(overrides)) as Record<string, unknown>;
+  let out = overrides;
   for (const a of assignments) {
     const eq = a.indexOf('=');
     if (eq <= 0) throw new Error(`--set expects path=value, got '${a}'`);
-    const path = a.slice(0, eq).trim().split('.');
     const raw = a.slice(eq + 1).trim();
     let value: unknown;
     try {
@@ -274,14 +284,26 @@ export function applyAssignments(overrides: ConfigOverrides, assignments: string
     } catch {
       value = raw;
     }
-    if (path.length > 2) throw new Error(`--set ${a}: paths have at most two parts (section.field)`);
-    if (path.length === 1) {
-      out[path[0]] = value;
-    } else {
-      const section = (out[path[0]] ?? {}) as Record<string, unknown>;
-      section[path[1]] = value;
-      out[path[0]] = section;
-    }
+    out = setOverride(out, a.slice(0, eq).trim(), value, `--set ${a}`);
+  }
+  return out;
+}
+
+/**
+ * A copy of `overrides` with the field at `key` ('epochs', 'optim.lr': section.field) set to
+ * `value`. Keys are checked when the overrides are resolved (resolveConfig).
+ */
+export function setOverride(overrides: ConfigOverrides, key: string, value: unknown, where = key): ConfigOverrides {
+  const out = JSON.parse(JSON.stringify(overrides)) as Record<string, unknown>;
+  const parts = key.split('.');
+  if (parts.length > 2 || parts.some((p) => p === '')) throw new Error(`${where}: paths have one or two parts (field or section.field), got '${key}'`);
+  if (parts.length === 1) {
+    out[parts[0]] = value;
+  } else {
+    const section = (out[parts[0]] ?? {}) as Record<string, unknown>;
+    if (typeof section !== 'object' || Array.isArray(section)) throw new Error(`${where}: '${parts[0]}' is not a config section`);
+    section[parts[1]] = value;
+    out[parts[0]] = section;
   }
   return out as ConfigOverrides;
 }

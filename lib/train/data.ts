@@ -2,12 +2,53 @@
  * The datasets a training config names, with the quick-run caps applied (stratified, seeded: a
  * capped subset is always the same images for the same splitSeed).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   Dataset, DatasetSplits, loadCifar10, loadCifar100, loadFashionMnist, loadImageNetFolder, loadTinyImageNet,
   makeSyntheticDataset, stratifiedSplit, subsetDataset,
 } from '../data/index';
-import { DataConfig } from './config';
+import type { DataConfig, DatasetName } from './config';
+
+/**
+ * Where each file-based dataset is looked for under a data root (`root/<folder>`, or `root`
+ * itself), the entries that show it is there, its class count, and whether its loader can
+ * download it. Datasets shipped with the library (Fashion-MNIST, synthetic) need no folder.
+ */
+export const DATASET_FOLDERS: Partial<Record<DatasetName, { folder: string; required: string[]; classes: number; downloadable: boolean }>> = {
+  cifar10: { folder: 'cifar-10-batches-bin', required: ['data_batch_1.bin', 'test_batch.bin'], classes: 10, downloadable: true },
+  cifar100: { folder: 'cifar-100-binary', required: ['train.bin', 'test.bin'], classes: 100, downloadable: true },
+  tinyimagenet: { folder: 'tiny-imagenet-200', required: ['wnids.txt', 'train', 'val'], classes: 200, downloadable: true },
+  imagenet: { folder: 'imagenet', required: ['train', 'val'], classes: 1000, downloadable: false },
+};
+
+/** The folder holding dataset `name` under `root` (`root/<folder>` or `root`), `root` for embedded datasets, or null when absent. */
+export function datasetFolder(name: DatasetName, root: string): string | null {
+  const spec = DATASET_FOLDERS[name];
+  if (!spec) return root;
+  const holds = (dir: string) => spec.required.every((entry) => fs.existsSync(path.join(dir, entry)));
+  return [path.join(root, spec.folder), root].find(holds) ?? null;
+}
+
+/**
+ * Throw unless the data a config names can be loaded (before a run directory is written): CUB
+ * cannot be trained on, and a file-based dataset needs data.root holding its files, or
+ * data.download for the datasets the library can fetch. Errors name the key.
+ */
+export function assertDataAvailable(c: DataConfig, where = 'config.data'): void {
+  if (c.name === 'cub') {
+    throw new Error(`${where}.name: training on 'cub' (CUB-200-2011) is not supported (lib/eval/cub.ts reads it for localisation only); use dataset 'imagenet' with a folder layout`);
+  }
+  const spec = DATASET_FOLDERS[c.name];
+  if (!spec) return;
+  if (!c.root) {
+    throw new Error(`${where}.root: dataset '${c.name}' needs data.root (the folder holding ${spec.folder})${spec.downloadable ? ', with data.download=true to fetch it' : ''}`);
+  }
+  if (spec.downloadable && c.download) return;
+  if (datasetFolder(c.name, path.resolve(c.root)) === null) {
+    throw new Error(`${where}.root: dataset '${c.name}' is not under ${path.resolve(c.root)} (looked for ${spec.required.join(', ')} there and in ${spec.folder}/)${spec.downloadable ? '; set data.download=true to fetch it' : ''}`);
+  }
+}
 
 export interface TrainData {
   /** The split the model trains on (config.data.trainSplit, capped). */

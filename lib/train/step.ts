@@ -27,7 +27,10 @@ import { SGD } from './optim';
 export interface StepSettings {
   /** Beta(alpha, alpha) for lambda (the papers: 2). */
   alpha: number;
-  /** Sinkhorn settings of the aligned modes; warnings go to the batch log, not the console. */
+  /**
+   * Sinkhorn settings of the aligned modes. Non-convergence is reported in the step's diagnostics
+   * (the batch log); the console warning is off unless `warn` is set (true or a callback).
+   */
   sinkhorn: NonNullable<AlignOptions['sinkhorn']>;
   /** Weight of the reconstruction loss on clean batches (models with a decoder). */
   reconstructionWeight: number;
@@ -126,7 +129,7 @@ export function batchLoss(
   const yOwn = softTargets(y, k);
   const yMix = (weight: number | number[]) => mix(yOwn, gatherPartners(yOwn, perm), weight);
   const alignOptions = (direction: 'aToB' | 'bToA'): AlignOptions => ({
-    direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: false },
+    direction, checkFinite: false, sinkhorn: { ...settings.sinkhorn, warn: settings.sinkhorn.warn ?? false },
   });
   let logits: tf.Tensor2D;
   let targets: tf.Tensor2D = yOwn;

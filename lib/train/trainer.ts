@@ -9,6 +9,12 @@
  * statistics, the momentum buffers, the step stream's state and the loader's position, so a run
  * stopped and resumed ends with the same weights as one that was not (test/train/trainer.test.ts).
  *
+ * Stopping: an aborted run (AbortSignal: Ctrl-C, or the SIGTERM / SIGUSR1 a scheduler sends before
+ * a time limit or on preemption) finishes the batch in hand and writes last.ckpt at that batch:
+ * the loader's position inside the epoch and the epoch's running sums (loss, images, modes,
+ * Sinkhorn errors, seconds) go with it, so a resume continues with the next batch and the epoch's
+ * record comes out as if it had never stopped. best.ckpt is only written at epoch ends.
+ *
  * Reported accuracies: the best validation epoch selects best.ckpt; the summary gives the test
  * accuracy at that epoch, the best test accuracy over training (what the authors' code reports)
  * and the median test accuracy over the last N epochs (a less optimistic figure).
@@ -25,48 +31,19 @@ import { AlignMixModel } from '../models/model';
 import { ModelOptions } from '../models/factory';
 import { Rng, RngState } from '../random';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { TrainConfig, validateConfig } from './config';
+import { TrainConfig, validateRunnable } from './config';
 import { loadTrainData } from './data';
 import { MethodSpec, methodSpec } from './methods';
 import { MixMode, ModeSchedule } from './modes';
 import { SGD, SgdState, groupLearningRates } from './optim';
-import { RUN_FILES, openBatchLog, runFile, writeJsonAtomic, writeMetricsCsv } from './run-dir';
+import {
+  EpochRecord, RUN_FILES, RunSummary, openBatchLog, readRunConfig, runFile, writeMetrics, writeRunConfig, writeRunSummary,
+} from './run-dir';
 import { lrMultiplier } from './schedule';
 import { NonFiniteLossError, StepResult, StepSettings, checkModesForModel, manifoldLayers, trainStep } from './step';
+import { tensorboardCallbacks } from './tensorboard';
 
-export interface EpochRecord {
-  epoch: number;
-  lr: number;
-  trainLoss: number;
-  valAccuracy: number;
-  testAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
-  /** Batches per mode this epoch, e.g. "input:12 feat:7". */
-  modes: string;
-  /** Mean Sinkhorn row-marginal error of the aligned batches (NaN if none). */
-  sinkhornRowError: number;
-}
-
-const METRIC_COLUMNS: (keyof EpochRecord)[] = [
-  'epoch', 'lr', 'trainLoss', 'valAccuracy', 'testAccuracy', 'seconds', 'imagesPerSecond', 'modes', 'sinkhornRowError',
-];
-
-export interface RunSummary {
-  protocol: string;
-  method: string;
-  seed: number;
-  epochs: number;
-  bestValAccuracy: number;
-  bestValEpoch: number;
-  testAccuracyAtBestVal: number;
-  bestTestAccuracy: number;
-  bestTestEpoch: number;
-  medianLastNTestAccuracy: number;
-  lastN: number;
-  finalTestAccuracy: number;
-  trainSeconds: number;
-}
+export type { EpochRecord, RunSummary } from './run-dir';
 
 export interface BatchEvent {
   epoch: number;
@@ -79,7 +56,11 @@ export interface BatchEvent {
 }
 
 export interface TrainCallbacks {
-  onStart?(info: { runDir: string; config: TrainConfig; model: AlignMixModel; startEpoch: number; batchesPerEpoch: number; trainSize: number }): void;
+  /** `batchesDone`: training batches already run (a resumed run's start); `valData`: the validation split. */
+  onStart?(info: {
+    runDir: string; config: TrainConfig; model: AlignMixModel; startEpoch: number; batchesPerEpoch: number; batchesDone: number;
+    trainSize: number; valData: Dataset;
+  }): void;
   onBatch?(event: BatchEvent): void;
   onEpoch?(record: EpochRecord, summary: RunSummary): void;
 }
@@ -89,9 +70,19 @@ export interface TrainOptions {
   runDir?: string;
   /** Continue from runDir/last.ckpt. Without it, a runDir that already holds a checkpoint is an error. */
   resume?: boolean;
-  /** Stop between batches when aborted (the last completed epoch's checkpoint stays). */
+  /** Stop after the current batch when aborted, with last.ckpt at that batch (resume continues there). */
   signal?: AbortSignal;
   callbacks?: TrainCallbacks;
+}
+
+/** Every run logs to TensorBoard (./tensorboard) before the caller's callbacks see the event. */
+function withTensorboard(callbacks: TrainCallbacks = {}): Required<TrainCallbacks> {
+  const tb = tensorboardCallbacks();
+  return {
+    onStart: (info) => { tb.onStart?.(info); callbacks.onStart?.(info); },
+    onBatch: (event) => { tb.onBatch?.(event); callbacks.onBatch?.(event); },
+    onEpoch: (record, summary) => { tb.onEpoch?.(record, summary); callbacks.onEpoch?.(record, summary); },
+  };
 }
 
 export interface TrainResult {
@@ -104,9 +95,21 @@ export interface TrainResult {
   model: AlignMixModel;
 }
 
+/** The running sums of an epoch stopped part-way (see PartialEpoch in a mid-epoch checkpoint). */
+interface EpochProgress {
+  lossSum: number;
+  images: number;
+  batches: number;
+  modeCounts: Partial<Record<MixMode, number>>;
+  rowErrors: number[];
+  seconds: number;
+}
+
 interface CheckpointMeta {
   format: 'alignmix-run';
   epochsDone: number;
+  /** Present when the checkpoint was written inside epoch epochsDone + 1 (an aborted run). */
+  partialEpoch?: EpochProgress;
   config: TrainConfig;
   history: EpochRecord[];
   stepRng: RngState;
@@ -183,7 +186,7 @@ function packageVersion(): string {
 
 /** Train `config` (already resolved, see resolveConfig). */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
-  validateConfig(config);
+  validateRunnable(config);
   const runDir = path.resolve(options.runDir ?? defaultRunDir(config));
   const lastFile = runFile(runDir, 'last');
   let resumeFrom: ReturnType<typeof loadCheckpoint<CheckpointMeta>> | null = null;
@@ -226,6 +229,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let batchLogLines = 0;
+    let resumedProgress: EpochProgress | undefined;
 
     if (resumeFrom) {
       const { meta, tensors } = resumeFrom;
@@ -243,9 +247,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       history = meta.history;
       startEpoch = meta.epochsDone;
       batchLogLines = meta.batchLogLines;
+      resumedProgress = meta.partialEpoch;
     } else {
       const info = backendInfo();
-      writeJsonAtomic(runFile(runDir, 'config'), {
+      writeRunConfig(runDir, {
         config, backend: { ...info, description: describeBackend(info) }, alignmix: packageVersion(),
         node: process.version, host: { cpus: os.cpus().length, platform: os.platform() }, started: new Date().toISOString(),
         model: { parameters: model.numParameters(), featureShape: model.featureShape, latentShape: model.latentShape },
@@ -257,29 +262,49 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       klWeight: config.klWeight, manifoldLayers: manifoldLayers(model),
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
-    options.callbacks?.onStart?.({ runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch, trainSize: data.train.size });
+    const callbacks = withTensorboard(options.callbacks);
+    callbacks.onStart({
+      runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch,
+      batchesDone: startEpoch * trainLoader.batchesPerEpoch + (resumedProgress?.batches ?? 0), trainSize: data.train.size, valData: data.val,
+    });
     let trainSeconds = history.reduce((s, r) => s + r.seconds, 0);
 
+    /** last.ckpt (and best.ckpt when `best`) from the current state; `progress` marks a mid-epoch one. */
+    const checkpoint = (epochsDone: number, best: boolean, progress?: EpochProgress) => {
+      const meta: CheckpointMeta = {
+        format: 'alignmix-run', epochsDone, ...(progress ? { partialEpoch: progress } : {}), config, history,
+        stepRng: stepRng.getState(), loader: trainLoader.getState(), optimizerStep: optimizer.steps, batchLogLines,
+      };
+      const tensors: Record<string, tf.Tensor> = {};
+      for (const [k, t] of Object.entries(model.stateDict())) tensors[`model/${k}`] = t;
+      for (const [k, t] of Object.entries(optimizer.getState().buffers)) tensors[`momentum/${k}`] = t;
+      try {
+        saveCheckpoint(lastFile, tensors, meta);
+        if (best) saveCheckpoint(runFile(runDir, 'best'), tensors, meta);
+      } finally {
+        tf.dispose(Object.values(tensors));
+      }
+    };
+
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      if (options.signal?.aborted) return finish('aborted');
       const lr = groupLearningRates(baseLr, lrMultiplier(config.schedule, epoch));
-      const t0 = Date.now();
-      let lossSum = 0;
-      let images = 0;
-      let batchIndex = 0;
-      const modeCounts: Partial<Record<MixMode, number>> = {};
-      const rowErrors: number[] = [];
+      const resumed = resumedProgress;
+      resumedProgress = undefined;
+      const t0 = Date.now() - (resumed?.seconds ?? 0) * 1000;
+      let lossSum = resumed?.lossSum ?? 0;
+      let images = resumed?.images ?? 0;
+      let batchIndex = resumed?.batches ?? 0;
+      const modeCounts: Partial<Record<MixMode, number>> = { ...resumed?.modeCounts };
+      const rowErrors: number[] = [...(resumed?.rowErrors ?? [])];
       for await (const { x, y } of trainLoader) {
-        if (options.signal?.aborted) {
-          tf.dispose([x, y]);
-          break;
-        }
         let step: StepResult;
         try {
           step = trainStep(model, optimizer, x, y, schedule, settings, lr, stepRng);
         } catch (e) {
           if (e instanceof NonFiniteLossError) {
             const kept = history.length ? `the last good checkpoint is ${lastFile} (after epoch ${history.length})` : 'no epoch had completed, so there is no checkpoint';
-            throw new Error(`training stopped at epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.message}; ${kept}`);
+            throw new NonFiniteLossError(`training stopped at epoch ${epoch + 1}, batch ${batchIndex + 1}: ${e.message}; ${kept}`);
           }
           throw e;
         } finally {
@@ -299,11 +324,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           });
           batchLogLines++;
         }
-        options.callbacks?.onBatch?.({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
+        callbacks.onBatch({ epoch: epoch + 1, batch: batchIndex + 1, batchesPerEpoch: trainLoader.batchesPerEpoch, step, lr: lr.body, imagesPerSecond: ips });
         batchIndex++;
-      }
-      if (options.signal?.aborted) {
-        return finish('aborted');
+        // The loader's batches resolve as microtasks, which never give signal handlers (Ctrl-C,
+        // SIGTERM) a turn: yield to the event loop once per batch so an abort can arrive.
+        if (options.signal) await new Promise((resolve) => setImmediate(resolve));
+        // After the epoch's last batch the epoch is finished normally (evaluated, checkpointed).
+        if (options.signal?.aborted && batchIndex < trainLoader.batchesPerEpoch) {
+          checkpoint(epoch, false, { lossSum, images, batches: batchIndex, modeCounts, rowErrors, seconds: (Date.now() - t0) / 1000 });
+          return finish('aborted');
+        }
       }
       const seconds = (Date.now() - t0) / 1000;
       const record: EpochRecord = {
@@ -320,30 +350,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       trainSeconds += seconds;
       history = [...history, record];
       const summary = summarize(config, history, trainSeconds);
-      const isBest = summary.bestValEpoch === record.epoch;
-      const meta: CheckpointMeta = {
-        format: 'alignmix-run', epochsDone: epoch + 1, config, history, stepRng: stepRng.getState(),
-        loader: trainLoader.getState(), optimizerStep: optimizer.steps, batchLogLines,
-      };
-      const state = model.stateDict();
-      const opt = optimizer.getState();
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const [k, t] of Object.entries(state)) tensors[`model/${k}`] = t;
-      for (const [k, t] of Object.entries(opt.buffers)) tensors[`momentum/${k}`] = t;
-      try {
-        saveCheckpoint(lastFile, tensors, meta);
-        if (isBest) saveCheckpoint(runFile(runDir, 'best'), tensors, meta);
-      } finally {
-        tf.dispose(Object.values(tensors));
-      }
-      writeMetricsCsv(runDir, history, METRIC_COLUMNS);
-      writeJsonAtomic(runFile(runDir, 'summary'), summary);
-      options.callbacks?.onEpoch?.(record, summary);
+      checkpoint(epoch + 1, summary.bestValEpoch === record.epoch);
+      writeMetrics(runDir, history);
+      writeRunSummary(runDir, summary);
+      callbacks.onEpoch(record, summary);
     }
     return finish('completed');
 
     function finish(status: TrainResult['status']): TrainResult {
       const summary = history.length ? summarize(config, history, trainSeconds) : emptySummary(config);
+      // A process stopped between the last checkpoint and its summary leaves the summary one epoch behind.
+      if (history.length) writeRunSummary(runDir, summary);
       return { status, runDir, config, history, summary, model };
     }
   } catch (e) {
@@ -363,12 +380,8 @@ function emptySummary(config: TrainConfig): RunSummary {
   };
 }
 
-/** The config a run was started with (to resume it, or to rebuild its model for evaluation). */
-export function loadRunConfig(runDir: string): TrainConfig {
-  const file = runFile(runDir, 'config');
-  if (!fs.existsSync(file)) throw new Error(`no ${RUN_FILES.config} in ${runDir}: not an alignmix run directory`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')).config as TrainConfig;
-}
+/** The config a run was started with (readRunConfig, under the name the CLI and notebooks know). */
+export const loadRunConfig = readRunConfig;
 
 /**
  * The model of a run, with the weights of its best (default) or last checkpoint. The caller

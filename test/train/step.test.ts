@@ -35,6 +35,29 @@ function softCe64(logits: number[][], targets: number[][]): number {
 }
 
 describe('Algorithm 1 step', () => {
+  it('keeps a configured Sinkhorn warn (callback) and is silent without one', () => {
+    const model = tinyModel();
+    const opt = new SGD(model.parameterGroups(), { momentum: 0.9, weightDecay: 1e-4 });
+    const { x, y } = batch(4);
+    const heard: string[] = [];
+    // One iteration with tol 0 cannot meet the marginals: the solver reports non-convergence.
+    const loud: StepSettings = { ...SETTINGS, sinkhorn: { solver: 'log', maxIter: 1, tol: 0, warn: (m) => void heard.push(m) } };
+    const r = trainStep(model, opt, x, y, uniformModes('feat'), loud, { classifier: 0.01, body: 0.01 }, new Rng(5));
+    assert.equal(r.sinkhorn?.converged, false);
+    assert.ok(heard.length > 0, 'the callback heard the non-convergence');
+    const warn = console.warn;
+    const printed: unknown[] = [];
+    console.warn = (...a: unknown[]) => void printed.push(a);
+    try {
+      trainStep(model, opt, x, y, uniformModes('feat'), { ...SETTINGS, sinkhorn: { solver: 'log', maxIter: 1, tol: 0 } }, { classifier: 0.01, body: 0.01 }, new Rng(5));
+    } finally {
+      console.warn = warn;
+      opt.dispose();
+      tf.dispose([x, y]);
+    }
+    assert.deepEqual(printed, [], 'no console warning unless asked: the batch log has the diagnostics');
+  });
+
   it('runs every mode on a model that supports it, with finite losses and no tensor leaks', () => {
     const plain = tinyModel();
     const zModel = tinyModel({ embedding: 'conv', latentChannels: 8 });

@@ -97,6 +97,62 @@ describe('trainer', function () {
       fs.readFileSync(path.join(split, 'batches.jsonl'), 'utf8').split('\n').length, 'no duplicated batch log lines');
   });
 
+  it('resumes exactly from a stop inside an epoch: same weights and the same epoch records as an uninterrupted run', async () => {
+    const cfg = quickConfig();
+    const full = tmpDir();
+    const whole = await train(cfg, { runDir: full });
+    whole.model.dispose();
+
+    // Abort during batch 2 of epoch 2 (6 batches per epoch): the run stops after that batch.
+    const split = tmpDir();
+    const controller = new AbortController();
+    const first = await train(cfg, {
+      runDir: split, signal: controller.signal,
+      callbacks: { onBatch: (e) => { if (e.epoch === 2 && e.batch === 2) controller.abort(); } },
+    });
+    first.model.dispose();
+    assert.equal(first.status, 'aborted');
+    assert.equal(first.history.length, 1);
+    const mid = loadCheckpoint<{ epochsDone: number; partialEpoch?: { batches: number }; loader: { epoch: number; batch: number } }>(path.join(split, 'last.ckpt'));
+    tf.dispose(Object.values(mid.tensors));
+    assert.equal(mid.meta.epochsDone, 1);
+    assert.equal(mid.meta.partialEpoch?.batches, 2);
+    assert.deepEqual([mid.meta.loader.epoch, mid.meta.loader.batch], [1, 2], 'the loader resumes at epoch 2 (index 1), batch 3 (index 2)');
+    const best = loadCheckpoint<{ epochsDone: number }>(path.join(split, 'best.ckpt'));
+    tf.dispose(Object.values(best.tensors));
+    assert.equal(best.meta.epochsDone, 1, 'best.ckpt is only written at epoch ends');
+
+    const resumed = await train(cfg, { runDir: split, resume: true });
+    resumed.model.dispose();
+    const a = weights(path.join(full, 'last.ckpt'));
+    const b = weights(path.join(split, 'last.ckpt'));
+    for (const [k, v] of a) assert.deepEqual(b.get(k), v, `tensor ${k} differs after a mid-epoch resume`);
+    const timeless = (h: EpochRecord[]) => h.map(({ seconds, imagesPerSecond, ...r }) => r);
+    assert.deepEqual(timeless(resumed.history), timeless(whole.history));
+    assert.equal(fs.readFileSync(path.join(split, 'batches.jsonl'), 'utf8'), fs.readFileSync(path.join(full, 'batches.jsonl'), 'utf8'),
+      'the per-batch log is the uninterrupted one');
+  });
+
+  it('a real process signal stops the run at the next batch, also with in-thread data loading', async () => {
+    // Signal listeners run from the event loop; the training loop must give it a turn per batch.
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.on('SIGUSR2', onSignal);
+    try {
+      const res = await train(quickConfig({ epochs: 2 }), {
+        runDir: tmpDir(), signal: controller.signal,
+        callbacks: { onBatch: (e) => { if (e.epoch === 1 && e.batch === 2) process.kill(process.pid, 'SIGUSR2'); } },
+      });
+      res.model.dispose();
+      assert.equal(res.status, 'aborted');
+      const ckpt = loadCheckpoint<{ partialEpoch?: { batches: number } }>(path.join(res.runDir, 'last.ckpt'));
+      tf.dispose(Object.values(ckpt.tensors));
+      assert.ok((ckpt.meta.partialEpoch?.batches ?? 99) <= 3, `stopped after batch ${ckpt.meta.partialEpoch?.batches} of 6`);
+    } finally {
+      process.removeListener('SIGUSR2', onSignal);
+    }
+  });
+
   it('stops on a non-finite loss with a clear message and keeps the last good checkpoint', async () => {
     const dir = tmpDir();
     const cfg = quickConfig({ method: 'baseline', epochs: 3 });
