@@ -19,3 +19,4 @@ export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
 export { ImageGridOptions, ImageMosaic, imageGridFigure, mosaicDataUrl, tileImages } from './images';
 export { MIME_BUNDLE, MimeBundleRenderable, kernelApi } from './kernel-api';
 export { MimeBundle, richBundle } from './rich';
+export { CheckOptions, ExerciseCheckError, checkAnswer } from './exercise';

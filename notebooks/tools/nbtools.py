@@ -10,25 +10,40 @@ Commands
                to build/notebooks/executed/ (signed, so they open trusted in `npm run lab`), with the
                last state of their Jupyter widgets in metadata.widgets (nbclient's store_widget_state;
                nbclient also plays the frontend of Output widgets, so their captured outputs are kept).
-  export       executed copies -> build/notebooks/export/NAME.html (nbconvert's lab template) and
-               NAME.slides.html (reveal.js; a markdown cell that starts with a heading starts a slide
-               unless the notebook has slideshow metadata), through the templates in
-               notebooks/tools/templates/: MathJax 3, require.js and reveal.js come from copies of
-               their npm packages in build/notebooks/export/vendor/, so pages need no network. Pages of
-               notebooks with widgets also load the widget manager (@jupyter-widgets/html-manager's
-               embed bundle, fetched once with `npm pack` into build/notebooks/npm/), which draws the
-               widgets from the stored state.
+  export       executed copies -> build/notebooks/export/ (`--formats`, default all; names limit it to
+               some notebooks, e.g. `npm run export -- 02-toy-alignment`):
+                 html       NAME.html (nbconvert's lab template);
+                 slides     NAME.slides.html, reveal.js, laid out to fit 1280x720 (slides.py: cell
+                            metadata slideshow.slide_type and tags slide-code / notes / slide-skip,
+                            defaults for the rest; re-packed where Chromium measures an overflow);
+                 pdf        NAME.pdf, the handout: NAME.html printed by Chromium (handouts.py), checked
+                            on its pages rendered by pdftoppm; with no names also alignmix-course.pdf;
+                 notebooks  student/NAME.ipynb (solutions stubbed) and instructor/NAME.ipynb
+                            (exercises.py; `--formats notebooks` exports just the student set);
+                 index      index.html, the course page (course.py), checked from file:// and HTTP.
+               Templates in notebooks/tools/templates/: MathJax 3, require.js and reveal.js come from
+               copies of their npm packages in build/notebooks/export/vendor/, so nothing needs a
+               network. Pages of notebooks with widgets also load the widget manager
+               (@jupyter-widgets/html-manager's embed bundle, fetched once with `npm pack` into
+               build/notebooks/npm/), which draws the widgets from the stored state. One headless
+               Chromium (browser.py, DevTools protocol) serves every page.
   check-render open exported pages (default: every NAME.html and NAME.slides.html) in headless
                Chromium and check that every plot rendered, that MathJax typeset every formula of
                the markdown cells (as many mjx-container elements as formulas, no TeX errors), that
                the widget manager drew every widget output and, for slides, that reveal.js started.
+  check-slides every slide of every deck (default: all NAME.slides.html) at 1280x720 and 1920x1080:
+               fails on content outside the viewport or clipped inside an element, naming the
+               notebook, the slide and the cell it comes from.
+  exercises    each notebook's final Exercises section alone (not the whole notebook), student
+               version then instructor version, in one kernel: the checks must fail on the stubs
+               and pass with the solutions (exercises.py).
   conformance  jupyter_kernel_test protocol checks of the kernel (kernel_conformance.py; runs on the
                system Python that has Debian's python3-jupyter-kernel-test).
   widgets      Jupyter widgets end to end (widget_protocol.py, on this venv's Python): plays the
                frontend over jupyter_client against lib/display/widgets.ts in the kernel and compares
                every model's state with Python's ipywidgets.
-  test         conformance + widgets + run + export (HTML and slides) + check-render; exit status 1
-               on any failure.
+  test         conformance + widgets + run + export (all formats, PDF check included) + check-render +
+               exercises + check-slides; exit status 1 on any failure.
 
 When a cell counts as failed (the notebook stops there, later notebooks still run):
   1. the kernel answers the execute request with status 'error' or 'aborted' (a thrown error, a
@@ -48,6 +63,7 @@ queued behind a failed one, as ipykernel does).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -60,12 +76,19 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import course
+import exercises
+import handouts
+import slides
+from browser import CHROMIUM_FLAGS, Browser, chromium_binary
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BUILD = REPO / "build" / "notebooks"
 EXECUTED = BUILD / "executed"
 EXPORTED = BUILD / "export"
 KERNEL_NAME = "alignmix"
+STUDENT, INSTRUCTOR = "student", "instructor"  # export sub-folders of the exercise notebooks
 
 ERROR_LINE = re.compile(r"^(?:\w*(?:Error|Exception)\b|Uncaught\w*\b)", re.M)
 STACK_LINE = re.compile(r"^\s+at \S.*:\d+:\d+\)?\s*$", re.M)
@@ -282,28 +305,55 @@ def asset_url(name: str, given: str | None, out_dir: Path) -> str:
     return f"vendor/{name}/{entry}".rstrip("/")
 
 
-def with_auto_slides(nb):
-    """
-    A copy of `nb` in which every markdown cell that opens with a heading starts a new slide, when
-    the notebook sets no slideshow metadata of its own: nbconvert otherwise puts the whole notebook
-    on one slide.
-    """
-    import copy
+COURSE_PDF = "alignmix-course.pdf"
 
-    if any("slideshow" in cell.metadata for cell in nb.cells):
-        return nb
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
-            cell.metadata["slideshow"] = {"slide_type": "slide"}
-    return nb
+
+def export_handout(browser, html: Path, pdf: Path) -> bool:
+    """NAME.pdf from the exported NAME.html, checked on its rendered pages (handouts.check_pdf)."""
+    if not html.exists():
+        say(f"FAIL {pdf.name}: {shown(html)} is missing (export --formats html,pdf)")
+        return False
+    started = time.monotonic()
+    page = browser.page()
+    try:
+        printed = handouts.print_handout(page, html, pdf)
+    finally:
+        page.close()
+    if printed is None:
+        say(f"FAIL {pdf.name}: {html.name} did not get ready (MathJax, plots) to print")
+        return False
+    say(f"pdf    {pdf.name} ({pdf.stat().st_size / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+    return handouts.check_pdf(pdf.stem, printed[0], printed[1], say)
+
+
+def export_exercise_notebooks(stem: str, out: Path) -> None:
+    """The student version (solutions stubbed, no outputs) and the instructor version (the source) of a notebook."""
+    import nbformat
+
+    source = NOTEBOOKS / f"{stem}.ipynb"
+    if not source.exists():
+        say(f"skip   {stem}: no source notebook {shown(source)} for the student/instructor versions")
+        return
+    nb = nbformat.read(source, as_version=4)
+    for folder, version in ((STUDENT, exercises.student_notebook(nb, stem)), (INSTRUCTOR, nb)):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        nbformat.write(version, out / folder / f"{stem}.ipynb")
+    solutions, checks = exercises.counts(nb)
+    say(f"ipynb  {STUDENT}/{stem}.ipynb, {INSTRUCTOR}/{stem}.ipynb ({solutions} exercises stubbed)")
+
+
+def cmd_exercises(args) -> int:
+    paths = notebook_paths(args.notebooks)
+    say(f"exercises: the {exercises.HEADING} section of each notebook alone, student version then instructor version, in one kernel")
+    os.environ["ALIGNMIX_QUICK"] = "1"
+    return 0 if exercises.run_sections(paths, KERNEL_NAME, args.timeout, cell_problem, say) else 1
 
 
 def cmd_export(args) -> int:
     import nbformat
     from nbconvert import HTMLExporter, SlidesExporter
 
-    sources = sorted(args.executed.glob("*.ipynb")) if not args.notebooks else [args.executed / Path(n).name for n in args.notebooks]
+    sources = sorted(args.executed.glob("*.ipynb")) if not args.notebooks else [args.executed / f"{Path(n).name.removesuffix('.ipynb')}.ipynb" for n in args.notebooks]
     missing = [s for s in sources if not s.exists()]
     if not sources or missing:
         say(f"no executed notebook {[str(m) for m in missing] or ''} in {args.executed}: run `npm run test:notebooks` first")
@@ -323,43 +373,45 @@ def cmd_export(args) -> int:
         html_exporter = HTMLExporter(template_name="alignmix-lab", **common)
     if "slides" in formats:
         reveal = asset_url("reveal.js", args.reveal_prefix, args.out)
-        slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_scroll=True, **common)
-    for src, nb in notebooks:
-        stem = src.stem
-        if "html" in formats:
-            started = time.monotonic()
-            body, _ = html_exporter.from_notebook_node(nb)
-            (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
-            say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
-        if "slides" in formats:
-            started = time.monotonic()
-            body, _ = slides_exporter.from_notebook_node(with_auto_slides(nb))
-            (args.out / f"{stem}.slides.html").write_text(body, encoding="utf-8")
-            say(f"slides {stem}.slides.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
+        slides_exporter = SlidesExporter(template_name="alignmix-reveal", reveal_url_prefix=reveal, reveal_width=str(slides.SLIDE_W), reveal_height=str(slides.SLIDE_H), **common)
+    unknown = formats - {"html", "slides", "pdf", "notebooks", "index"}
+    if unknown:
+        raise SystemExit(f"[nbtools] --formats: unknown format(s) {sorted(unknown)} (html, slides, pdf, notebooks, index)")
+    pdf_ok = True
+    with contextlib.ExitStack() as stack:
+        browser = stack.enter_context(Browser()) if formats & {"slides", "pdf"} else None
+        for src, nb in notebooks:
+            stem = src.stem
+            if "html" in formats:
+                started = time.monotonic()
+                body, _ = html_exporter.from_notebook_node(nb, resources={"metadata": {"name": stem}})
+                (args.out / f"{stem}.html").write_text(body, encoding="utf-8")
+                say(f"html   {stem}.html ({len(body) / 1e6:.1f} MB, {time.monotonic() - started:.1f} s)")
+            if "slides" in formats:
+                started = time.monotonic()
+                target, rounds = slides.export_fitted_slides(nb, slides_exporter, args.out / f"{stem}.slides.html", browser, exercises.HEADING)
+                say(f"slides {target.name} ({target.stat().st_size / 1e6:.1f} MB, {rounds} layout round(s), {time.monotonic() - started:.1f} s; reveal.js at {reveal})")
+            if "pdf" in formats:
+                pdf_ok = export_handout(browser, args.out / f"{stem}.html", args.out / f"{stem}.pdf") and pdf_ok
+            if "notebooks" in formats:
+                export_exercise_notebooks(stem, args.out)
+        if "pdf" in formats and not args.notebooks:
+            handouts.unite([args.out / f"{s.stem}.pdf" for s in sources], args.out / COURSE_PDF)
+            say(f"pdf    {COURSE_PDF} ({len(sources)} notebooks)")
+        index_ok = True
+        if "index" in formats:
+            # The page lists every exported notebook, not only the ones exported by this call.
+            listed = sorted({p.stem.removesuffix(".slides") for p in args.out.glob("*.html") if p.name != "index.html"})
+            target = course.build_index([NOTEBOOKS / f"{n}.ipynb" for n in listed], args.out, REPO / "README.md", COURSE_PDF, (STUDENT, INSTRUCTOR))
+            say(f"index  {shown(target)} ({len(listed)} notebooks)")
+            index_ok = course.check_index(target, len(listed), browser or stack.enter_context(Browser()), say)
+    if not (pdf_ok and index_ok):
+        return 1
     return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # check-render
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_binary() -> str:
-    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    raise SystemExit("[nbtools] no Chromium found (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chrome)")
-
 
 def rendered_dom(html: Path, budget_ms: int) -> str:
     with tempfile.TemporaryDirectory(prefix="alignmix-chromium-") as profile:
@@ -539,6 +591,34 @@ def cmd_check_render(args) -> int:
     return 0 if all(results) else 1
 
 
+def cmd_check_slides(args) -> int:
+    decks = [Path(f) for f in args.decks] or sorted(args.dir.glob("*.slides.html"))
+    if not decks:
+        say(f"no slides in {args.dir}: run `npm run export` first")
+        return 1
+    with Browser() as browser:
+        return 0 if slides.check_decks(decks, browser, say) else 1
+
+
+def cmd_pictures(args) -> int:
+    """The README's two pictures: one slide (screenshot at 1280x720, scaled) and one handout page (pdftoppm)."""
+    deck, pdf = EXPORTED / f"{args.notebook}.slides.html", EXPORTED / f"{args.notebook}.pdf"
+    if not (deck.exists() and pdf.exists()):
+        say(f"export {args.notebook} first (no {shown(deck)} or {shown(pdf)})")
+        return 1
+    h, v = (int(x) - 1 for x in args.slide.split("."))
+    with Browser() as browser:
+        page = browser.page(slides.SLIDE_W, slides.SLIDE_H)
+        if not page.goto(deck.resolve().as_uri(), slides.READY_JS):
+            say(f"{deck.name} did not get ready")
+            return 1
+        page.evaluate(f"(async () => {{ Reveal.configure({{ transition: 'none', controls: false }}); Reveal.slide({h}, {v}); await alignmixFit(); await new Promise((r) => setTimeout(r, 500)); }})()")
+        (args.out / "teaching-slide.png").write_bytes(page.screenshot(args.scale))
+    subprocess.run(["pdftoppm", "-r", "60", "-f", str(args.page), "-l", str(args.page), "-png", "-singlefile", str(pdf), str(args.out / "teaching-handout")], check=True)
+    say(f"wrote {shown(args.out / 'teaching-slide.png')} (slide {args.slide}) and {shown(args.out / 'teaching-handout.png')} (page {args.page})")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # conformance
 
@@ -574,16 +654,18 @@ def cmd_test(args) -> int:
         ("conformance", lambda: cmd_conformance(args)),
         ("widgets", lambda: cmd_widgets(args)),
         ("run", lambda: cmd_run(args)),
-        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides", reveal_prefix=None, require_js=None, mathjax=None, widgets_js=None))),
+        ("exercises", lambda: cmd_exercises(argparse.Namespace(notebooks=args.notebooks, timeout=args.timeout))),
+        ("export", lambda: cmd_export(argparse.Namespace(executed=args.out, out=EXPORTED, notebooks=args.notebooks, formats="html,slides,pdf,notebooks,index", reveal_prefix=None, require_js=None, mathjax=None, widgets_js=None))),
         ("check-render", lambda: cmd_check_render(argparse.Namespace(html=[EXPORTED / (Path(n).stem + suffix) for n in args.notebooks for suffix in (".html", ".slides.html")], dir=EXPORTED, budget_ms=args.budget_ms))),
+        ("check-slides", lambda: cmd_check_slides(argparse.Namespace(decks=[EXPORTED / f"{Path(n).stem}.slides.html" for n in args.notebooks], dir=EXPORTED))),
     ]
     results = {}
     for name, step in steps:
         started = time.monotonic()
         results[name] = step() == 0
         say(f"step {name}: {'ok' if results[name] else 'FAILED'} ({time.monotonic() - started:.1f} s)")
-        if not results[name] and name in ("run", "export"):
-            break  # later steps need this step's files
+        if not results[name] and name == "run":
+            break  # later steps need the executed notebooks
     passed = sum(results.values())
     failed = len(results) - passed
     skipped = len(steps) - len(results)
@@ -609,7 +691,7 @@ def main() -> int:
     p.add_argument("notebooks", nargs="*", help="names of executed notebooks (default: all)")
     p.add_argument("--executed", type=Path, default=EXECUTED)
     p.add_argument("--out", type=Path, default=EXPORTED)
-    p.add_argument("--formats", default="html,slides", help="comma list of html, slides (default both)")
+    p.add_argument("--formats", default="html,slides,pdf,notebooks,index", help="comma list of html, slides, pdf, notebooks, index (default all; pdf needs html)")
     p.add_argument("--reveal-prefix", help="reveal.js 4.x folder or URL (default: a copy of node_modules/reveal.js in OUT/vendor/)")
     p.add_argument("--require-js", help="require.js file or URL (default: a copy of node_modules/requirejs in OUT/vendor/)")
     p.add_argument("--mathjax", help="MathJax 3 combined component, file or URL (default: a copy of node_modules/mathjax in OUT/vendor/)")
@@ -622,6 +704,24 @@ def main() -> int:
     p.add_argument("--budget-ms", type=int, default=20000, help="Chromium virtual time budget (default 20000)")
     p.set_defaults(func=cmd_check_render)
 
+    p = sub.add_parser("exercises", help="run each notebook's Exercises section: checks fail on the student version, pass with the solutions")
+    p.add_argument("notebooks", nargs="*", help="notebook files or names in notebooks/ (default: all)")
+    p.add_argument("--timeout", type=int, default=300, help="seconds per cell (default 300)")
+    p.set_defaults(func=cmd_exercises)
+
+    p = sub.add_parser("check-slides", help="check that every slide fits 1280x720 and 1920x1080 (headless Chromium)")
+    p.add_argument("decks", nargs="*", help="NAME.slides.html files (default: every one in --dir)")
+    p.add_argument("--dir", type=Path, default=EXPORTED)
+    p.set_defaults(func=cmd_check_slides)
+
+    p = sub.add_parser("pictures", help="the README's pictures of a slide and a handout page")
+    p.add_argument("--notebook", default="02-toy-alignment")
+    p.add_argument("--slide", default="4.2", help="H.V, 1-based (default 4.2)")
+    p.add_argument("--page", type=int, default=3, help="handout page (default 3)")
+    p.add_argument("--scale", type=float, default=0.6)
+    p.add_argument("--out", type=Path, default=REPO / "docs")
+    p.set_defaults(func=cmd_pictures)
+
     p = sub.add_parser("conformance", help="jupyter_kernel_test checks of the kernel")
     p.add_argument("--conformance-timeout", type=int, default=300)
     p.set_defaults(func=cmd_conformance)
@@ -630,7 +730,7 @@ def main() -> int:
     p.add_argument("--conformance-timeout", type=int, default=300)
     p.set_defaults(func=cmd_widgets)
 
-    p = sub.add_parser("test", help="conformance + widgets + run + export + check-render")
+    p = sub.add_parser("test", help="conformance + widgets + run + exercises + export (PDF check) + check-render + check-slides")
     add_run_options(p)
     p.add_argument("--budget-ms", type=int, default=20000)
     p.add_argument("--conformance-timeout", type=int, default=300)
