@@ -114,7 +114,7 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(info["language_info"]["version"], json.loads(ts_pkg.read_text())["version"])
 
     def test_alignmix_repo_root_imports(self):
-        reply, messages = self.outputs("import { quickMode } from './lib/display/kernel'; console.log(process.cwd(), typeof quickMode)", timeout=SLOW)
+        reply, messages = self.outputs("import { quickMode } from './lib/train/plan'; console.log(process.cwd(), typeof quickMode)", timeout=SLOW)
         self.assertEqual(reply["status"], "ok")
         cwd, kind = self.stdout(messages).split()
         self.assertTrue((Path(cwd) / "kernel" / "launch.js").is_file(), f"kernel cwd {cwd} is not the repository root")
