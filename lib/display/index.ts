@@ -16,7 +16,8 @@ export {
   DataFrameLike, Rows, TableCell, TableOptions, dataFrameToHtml, formatCells, loadDanfo, rowsToHtml, showTable,
 } from './table';
 export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
-export { ImageGridOptions, ImageMosaic, imageGridFigure, mosaicDataUrl, tileImages } from './images';
+export { ImageGridOptions, imageGridFigure, mosaicDataUrl } from './images';
+export { ImageMosaic, tileImages } from '../data/mosaic';
 export { MIME_BUNDLE, MimeBundleRenderable, kernelApi } from './kernel-api';
 export { MimeBundle, richBundle } from './rich';
 export { CheckOptions, ExerciseCheckError, checkAnswer } from './exercise';

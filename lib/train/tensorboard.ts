@@ -31,7 +31,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import { assembleBatch } from '../data/batch';
 import { Dataset } from '../data/index';
-import { tileImages } from '../display/images';
+import { tileImages } from '../data/mosaic';
 import { AlignMixModel } from '../models/model';
 import { reflectedCrc32 } from '../crc';
 import { Rng } from '../random';

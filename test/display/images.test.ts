@@ -1,7 +1,8 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
-import { imageGridFigure, tileImages } from '../../lib/display/images';
+import { tileImages } from '../../lib/data/mosaic';
+import { imageGridFigure } from '../../lib/display/images';
 
 /** Decode the figure's PNG data URL back to RGBA bytes. */
 function decodeSource(source: unknown): PNG {
