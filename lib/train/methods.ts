@@ -7,9 +7,10 @@
  *   manifold-mixup      Verma et al.: mix hidden activations at a random layer (input included)
  *   cutmix              Yun et al.: paste a box, labels by area
  *   alignmix            main paper's Algorithm 1: {clean, input, latent, feat, feat'} uniformly,
- *                       with the autoencoder (reconstruction loss on clean batches)
+ *                       with the autoencoder (clean batches: Lr + Lc, the main paper's loss (1))
  *   alignmixup          CVPR'22 supplementary's Algorithm 1: {input, feat, feat'}, no decoder
  *   alignmixup-ae       the supplementary's AlignMixup/AE: {clean, input, feat, feat'} + decoder
+ *                       (clean batches: Lr only, its Algorithm 1 line 7)
  *   alignmix-authors    what the authors' public code runs: input 1/2, feat 1/4, feat' 1/4, no
  *                       decoder, their Sinkhorn (reference mode: 100 iterations, stop on
  *                       mean |du| < 0.1, eps 0.1 on raw costs)
@@ -29,13 +30,15 @@ export interface MethodSpec {
   latent: LatentKind;
   /** Sinkhorn solver used by aligned modes. */
   sinkhorn: 'default' | 'reference';
+  /** Clean batches with a decoder optimise Lr + Lc (main paper) or, when false, Lr only (supplementary AlignMixup/AE). */
+  cleanClassification: boolean;
   description: string;
 }
 
 const method = (
   modes: ModeSchedule, description: string,
-  opts: Partial<Pick<MethodSpec, 'decoder' | 'latent' | 'sinkhorn'>> = {},
-): MethodSpec => ({ modes, description, decoder: 'none', latent: 'vector', sinkhorn: 'default', ...opts });
+  opts: Partial<Pick<MethodSpec, 'decoder' | 'latent' | 'sinkhorn' | 'cleanClassification'>> = {},
+): MethodSpec => ({ modes, description, decoder: 'none', latent: 'vector', sinkhorn: 'default', cleanClassification: true, ...opts });
 
 const BASE_METHODS: Record<string, MethodSpec> = {
   'baseline': method(uniformModes('clean'), 'no mixup'),
@@ -43,11 +46,12 @@ const BASE_METHODS: Record<string, MethodSpec> = {
   'manifold-mixup': method(uniformModes('manifold'), 'manifold mixup (Verma et al. 2019)'),
   'cutmix': method(uniformModes('cutmix'), 'CutMix (Yun et al. 2019)'),
   'alignmix': method(uniformModes('clean', 'input', 'latent', 'feat', 'featPrime'),
-    'AlignMix, main paper Algorithm 1 (clean+reconstruction, input, latent, feat, feat\')', { decoder: 'ae' }),
+    'AlignMix, main paper Algorithm 1 (clean: reconstruction + classification, input, latent, feat, feat\')', { decoder: 'ae' }),
   'alignmixup': method(uniformModes('input', 'feat', 'featPrime'),
     'AlignMixup, CVPR\'22 supplementary Algorithm 1 (input, feat, feat\')'),
   'alignmixup-ae': method(uniformModes('clean', 'input', 'feat', 'featPrime'),
-    'AlignMixup/AE, CVPR\'22 supplementary (clean+reconstruction, input, feat, feat\')', { decoder: 'ae' }),
+    'AlignMixup/AE, CVPR\'22 supplementary Algorithm 1 (clean: reconstruction only, input, feat, feat\')',
+    { decoder: 'ae', cleanClassification: false }),
   'alignmix-authors': method(
     [{ mode: 'input', weight: 2 }, { mode: 'feat', weight: 1 }, { mode: 'featPrime', weight: 1 }],
     'the authors\' public code: input 1/2, feat 1/4, feat\' 1/4, their Sinkhorn', { sinkhorn: 'reference' }),

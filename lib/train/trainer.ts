@@ -255,6 +255,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const settings: StepSettings = {
       alpha: config.alpha, sinkhorn: config.sinkhorn, reconstructionWeight: config.reconstructionWeight,
       klWeight: config.klWeight, manifoldLayers: manifoldLayers(model),
+      reconstructionLoss: config.reconstructionLoss, cleanClassification: spec.cleanClassification,
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
     options.callbacks?.onStart?.({ runDir, config, model, startEpoch, batchesPerEpoch: trainLoader.batchesPerEpoch, trainSize: data.train.size });
