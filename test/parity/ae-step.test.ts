@@ -12,7 +12,6 @@
  * TensorFlow's fused batch norm's ~1e-5 variance error flipping near-zero ReLUs. A per-pixel
  * mean Lr instead of the per-image sum is 3072 times off and fails the loss checks at once.
  */
-import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -21,7 +20,7 @@ import { createModel } from '../../lib/models';
 import { Rng } from '../../lib/random';
 import { BatchChoices, StepSettings } from '../../lib/train/step';
 import {
-  CheckRow, HostTensor, TOLERANCE, announceSkip, host, printTable, runLibrary, runReference, snapshot, stepRows, torchUnavailable,
+  CheckRow, HostTensor, TOLERANCE, assertWithinTolerance, host, runLibrary, runReference, skipWithoutTorch, snapshot, stepRows,
   writeBundle,
 } from './exchange';
 
@@ -76,19 +75,11 @@ function parityForVariant(vae: boolean): CheckRow[] {
 }
 
 describe("AE/VAE step against the main paper's equations (PyTorch reference, test/parity/paper_ae.py)", function () {
-  const unavailable = torchUnavailable();
-  before(function () {
-    if (unavailable) {
-      announceSkip('AE/VAE step parity', unavailable);
-      this.skip();
-    }
-  });
+  before(skipWithoutTorch('AE/VAE step parity'));
 
   it('AE and VAE clean batches: Lc + Lr (per-image sum) [+ KL], decoder path, 3 SGD steps', function () {
     this.timeout(300000);
-    const rows = [...parityForVariant(false), ...parityForVariant(true)];
-    printTable(`small-CNN AE/VAE [${WIDTHS}], batch ${BATCH} x 32x32x3, ${STEPS} SGD steps (norm-relative error per tensor, largest)`, rows);
-    const failed = rows.filter((row) => !(row.error <= row.tolerance));
-    assert.deepEqual(failed.map((row) => `${row.check}: ${row.error.toExponential(2)} (${row.worst}) > ${row.tolerance}`), []);
+    assertWithinTolerance(`small-CNN AE/VAE [${WIDTHS}], batch ${BATCH} x 32x32x3, ${STEPS} SGD steps (norm-relative error, largest over tensors)`,
+      [...parityForVariant(false), ...parityForVariant(true)]);
   });
 });

@@ -4,9 +4,10 @@
  * multi-step run, and the error measures and table.
  *
  * The reference runs on Debian's /usr/bin/python3 with python3-torch (1.13, CPU), which .ci/run
- * installs. Where torch cannot be imported, `torchUnavailable()` says why and the suites skip
+ * installs. Where torch cannot be imported, `skipWithoutTorch` says why and the suites skip
  * loudly; nothing else skips.
  */
+import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -32,10 +33,15 @@ export function torchUnavailable(): string | null {
   return null;
 }
 
-/** Print the reason in a box that a CI log reader cannot miss. */
-export function announceSkip(suite: string, reason: string): void {
-  const line = '!'.repeat(100);
-  console.log(`\n${line}\n!! SKIPPED: ${suite}\n!! ${reason}\n${line}\n`);
+/** A mocha `before` hook that skips the suite when torch cannot be imported, saying why in a box a CI log reader cannot miss. */
+export function skipWithoutTorch(suite: string): (this: Mocha.Context) => void {
+  const unavailable = torchUnavailable();
+  return function () {
+    if (!unavailable) return;
+    const line = '!'.repeat(100);
+    console.log(`\n${line}\n!! SKIPPED: ${suite}\n!! ${unavailable}\n${line}\n`);
+    this.skip();
+  };
 }
 
 export function host(t: tf.Tensor): HostTensor {
@@ -112,7 +118,14 @@ export interface CheckRow {
   tolerance: number;
 }
 
-export function printTable(title: string, rows: CheckRow[]): void {
+/** Print the table, then fail naming every check over its tolerance. */
+export function assertWithinTolerance(title: string, rows: CheckRow[]): void {
+  printTable(title, rows);
+  const failed = rows.filter((r) => !(r.error <= r.tolerance));
+  assert.deepEqual(failed.map((r) => `${r.check}: ${r.error.toExponential(2)} (${r.worst}) > ${r.tolerance}`), []);
+}
+
+function printTable(title: string, rows: CheckRow[]): void {
   const w = Math.max(...rows.map((r) => r.check.length), 5);
   console.log(`\n    ${title}`);
   console.log(`    ${'check'.padEnd(w)}  ${'largest err'.padStart(11)}  ${'tolerance'.padStart(9)}  verdict  worst tensor`);
