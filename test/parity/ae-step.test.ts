@@ -78,7 +78,7 @@ describe("AE/VAE step against the main paper's equations (PyTorch reference, tes
   before(skipWithoutTorch('AE/VAE step parity'));
 
   it('AE and VAE clean batches: Lc + Lr (per-image sum) [+ KL], decoder path, 3 SGD steps', function () {
-    this.timeout(300000);
+    this.timeout(600000);
     assertWithinTolerance(`small-CNN AE/VAE [${WIDTHS}], batch ${BATCH} x 32x32x3, ${STEPS} SGD steps (norm-relative error, largest over tensors)`,
       [...parityForVariant(false), ...parityForVariant(true)]);
   });

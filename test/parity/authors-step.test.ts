@@ -26,9 +26,12 @@
  * its own: the update rule by the replay (1e-4; a weight decay added after momentum or decoupled
  * from it moves p3 - p0 by 1e-3 or more relative), the solver by the plan on identical features
  * (1e-4), the mixing, lambda side and loss by the logits and loss (1e-4, 1e-5), and the whole
- * gradient by the one-vector error (1e-2). A gradient through the plan (C / eps ~ 1e4) moves the
- * encoder's gradients far beyond 5e-2. Tensors whose reference is near zero (the stem BN's gamma:
- * the next BN cancels its scale) are judged against 1e-3 of the whole gradient's norm.
+ * gradient by the one-vector error (1e-2). A gradient through the plan cannot show in the A~ case:
+ * with their solver the column sums of R are exact (v is updated last), so the pooled A~ and its
+ * gradient do not depend on the plan at all; in the A~' case it moves p3 - p0 past its tolerances.
+ * Tensors whose reference is near zero (the stem BN's gamma: the next BN cancels its scale) are
+ * judged against 1e-3 of the whole gradient's norm. Injected bugs and what caught them: README,
+ * "Parity with the authors' code".
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -148,7 +151,7 @@ describe("step parity with the authors' code (PyTorch reference, test/parity/aut
 
   for (const arch of ['preact-resnet18', 'wrn16-8'] as const) {
     it(`${arch}: ${CASES[arch].map((c) => c.name).join(', ')}`, function () {
-      this.timeout(600000);
+      this.timeout(1200000); // generous: a shared 2-core machine ran this 5-10 times slower than idle
       assertWithinTolerance(`${arch}, batch ${BATCH} x 32x32x3, ${STEPS} SGD steps (norm-relative error, largest over tensors)`, parityForArch(arch));
     });
   }
