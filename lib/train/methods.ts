@@ -8,9 +8,10 @@
  *   manifold-mixup      Verma et al.: mix hidden activations at a random layer (input included)
  *   cutmix              Yun et al.: paste a box, labels by area
  *   alignmix            main paper's Algorithm 1: {clean, input, latent, feat, feat'} uniformly,
- *                       with the autoencoder (reconstruction loss on clean batches)
+ *                       with the autoencoder (clean batches: Lr + Lc, the main paper's loss (1))
  *   alignmixup          CVPR'22 supplementary's Algorithm 1: {input, feat, feat'}, no decoder
  *   alignmixup-ae       the supplementary's AlignMixup/AE: {clean, input, feat, feat'} + decoder
+ *                       (clean batches: Lr only, its Algorithm 1 line 7)
  *   alignmix-authors    what the authors' public code runs: input 1/2, feat 1/4, feat' 1/4, no
  *                       decoder, their Sinkhorn (reference mode: 100 iterations, stop on
  *                       mean |du| < 0.1, eps 0.1 on raw costs)
@@ -56,13 +57,15 @@ export interface MethodSpec {
   plan: PlanSource;
   /** The paper, code or literature the mode schedule and e follow. */
   source: MethodSource;
+  /** Clean batches with a decoder optimise Lr + Lc (main paper) or, when false, Lr only (supplementary AlignMixup/AE). */
+  cleanClassification: boolean;
   description: string;
 }
 
-type MethodOptions = Partial<Pick<MethodSpec, 'decoder' | 'latent' | 'embedding' | 'sinkhorn' | 'plan'>>;
+type MethodOptions = Partial<Pick<MethodSpec, 'decoder' | 'latent' | 'embedding' | 'sinkhorn' | 'plan' | 'cleanClassification'>>;
 
 const method = (modes: ModeSchedule, source: MethodSource, description: string, opts: MethodOptions = {}): MethodSpec => ({
-  modes, source, description, decoder: 'none', latent: 'vector', embedding: 'gap', sinkhorn: 'default', plan: 'sinkhorn', ...opts,
+  modes, source, description, decoder: 'none', latent: 'vector', embedding: 'gap', sinkhorn: 'default', plan: 'sinkhorn', cleanClassification: true, ...opts,
 });
 
 const ALIGNMIXUP_MODES = uniformModes('input', 'feat', 'featPrime');
@@ -73,11 +76,11 @@ const BASE_METHODS: Record<string, MethodSpec> = {
   'manifold-mixup': method(uniformModes('manifold'), 'literature', 'manifold mixup (Verma et al. 2019)'),
   'cutmix': method(uniformModes('cutmix'), 'literature', 'CutMix (Yun et al. 2019)'),
   'alignmix': method(uniformModes('clean', 'input', 'latent', 'feat', 'featPrime'), 'main paper',
-    'AlignMix, main paper Algorithm 1 (clean+reconstruction, input, latent, feat, feat\')', { decoder: 'ae', embedding: 'fc' }),
+    'AlignMix, main paper Algorithm 1 (clean: reconstruction + classification, input, latent, feat, feat\')', { decoder: 'ae', embedding: 'fc' }),
   'alignmixup': method(ALIGNMIXUP_MODES, 'supplementary',
     'AlignMixup, CVPR\'22 supplementary Algorithm 1 (input, feat, feat\'), e of the authors\' code'),
   'alignmixup-ae': method(uniformModes('clean', 'input', 'feat', 'featPrime'), 'supplementary',
-    'AlignMixup/AE, CVPR\'22 supplementary (clean+reconstruction, input, feat, feat\')', { decoder: 'ae', embedding: 'fc' }),
+    'AlignMixup/AE, CVPR\'22 supplementary Algorithm 1 (clean: reconstruction only, input, feat, feat\')', { decoder: 'ae', embedding: 'fc', cleanClassification: false }),
   'alignmix-authors': method(
     [{ mode: 'input', weight: 2 }, { mode: 'feat', weight: 1 }, { mode: 'featPrime', weight: 1 }], 'authors\' code',
     'the authors\' public code: input 1/2, feat 1/4, feat\' 1/4, their Sinkhorn', { sinkhorn: 'reference' }),

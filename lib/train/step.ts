@@ -8,13 +8,18 @@
  *                                      draws it; with settings.lambdaPerExample one per example, as
  *                                      both papers' Algorithm 1 write it (inside the loop over the batch)
  * and the loss
- *   clean:  Lc(g(z), y) + Lr(x, D(z)) [+ KL for the VAE]     z = e(E(x))
+ *   clean:  Lc(g(z), y) + Lr(x, D(z)) [+ KL for the VAE]     z = e(E(x))      main paper, loss (1)
+ *           Lr(x, D(z)) [+ KL]                                supplementary AlignMixup/AE,
+ *                                                             Algorithm 1 line 7 (cleanClassification false)
  *   mixed:  Lc(g(z_mix), mix_lambda(y, y'))                  no reconstruction on mixes
- * with Lc the cross-entropy against soft targets and Lr the squared Euclidean distance, averaged
- * over pixels (MSE) so that its scale does not depend on the image size. The transport plan is
- * detached (lib/ot/detach.ts), so gradients reach E through A and A' but never through P*.
- * The random-plan controls (methods alignmixup-random-*) replace P* by a plan drawn from the step's
- * stream (lib/mix/random-plan.ts), equally constant.
+ * with Lc the cross-entropy against soft targets, averaged over the batch, and on the papers' scale
+ *   Lr = mean_b ||x_b - x_hat_b||^2        squared Euclidean distance per image (a sum over its
+ *                                          H W C pixels), averaged over the batch ('sum', default)
+ *   KL = mean_b KL(q(z|x_b) || N(0, I))    per image, summed over the latent units (../models/vae)
+ * ('mean' divides Lr by H W C: the per-pixel MSE, 3072 times lighter on 32x32x3 images). The
+ * transport plan is detached (lib/ot/detach.ts), so gradients reach E through A and A' but never
+ * through P*. The random-plan controls (methods alignmixup-random-*) replace P* by a plan drawn
+ * from the step's stream (lib/mix/random-plan.ts), equally constant.
  *
  * A' is E(x') = E(x)[pi]: one encoder pass serves both sides of the pair, as in the authors' code.
  */
@@ -29,6 +34,10 @@ import { Rng } from '../random';
 import { MixMode, ModeSchedule, drawMode } from './modes';
 import { SGD } from './optim';
 
+/** Scale of Lr: 'sum' over each image's pixels (the main paper's eq. (1)) or their 'mean'. */
+export const RECONSTRUCTION_LOSSES = ['sum', 'mean'] as const;
+export type ReconstructionLoss = (typeof RECONSTRUCTION_LOSSES)[number];
+
 export interface StepSettings {
   /** Beta(alpha, alpha) for lambda (the papers: 2). */
   alpha: number;
@@ -41,6 +50,14 @@ export interface StepSettings {
   reconstructionWeight: number;
   /** Weight of the KL term on clean batches (VAE models). */
   klWeight: number;
+  /** Lr per image as the sum of squared pixel differences ('sum', default) or their mean ('mean'). */
+  reconstructionLoss?: ReconstructionLoss;
+  /**
+   * Clean batches of a model with a decoder also optimise Lc (default true: the main paper's
+   * AlignMix); false optimises Lr [+ KL] only (the supplementary's AlignMixup/AE). Lc is still
+   * reported. Without a decoder a clean batch always optimises Lc.
+   */
+  cleanClassification?: boolean;
   /** Layers k (h_k, 0 = input) among which manifold mixup draws; default manifoldLayers(model). */
   manifoldLayers?: number[];
   /** Plan of the aligned modes: Sinkhorn's (default) or a random control drawn from the step's stream. */
@@ -119,6 +136,18 @@ function softCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar 
   return tf.neg(tf.mean(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))) as tf.Scalar;
 }
 
+/**
+ * Lr averaged over the batch: mean_b sum_{h,w,c} (x - x_hat)^2 for 'sum'; the same divided by the
+ * H W C values of one image for 'mean'.
+ */
+export function reconstructionLoss(x: tf.Tensor4D, xHat: tf.Tensor4D, scale: ReconstructionLoss): tf.Scalar {
+  return tf.tidy(() => {
+    const perImage = tf.sum(tf.squaredDifference(xHat, x), [1, 2, 3]);
+    const [, h, w, c] = x.shape;
+    return (scale === 'sum' ? tf.mean(perImage) : tf.div(tf.mean(perImage), h * w * c)) as tf.Scalar;
+  });
+}
+
 /** z from A: e(A), or for a VAE a sample mu + sigma * noise with its KL term. */
 function latentOf(model: AlignMixModel, a: tf.Tensor4D, rng: Rng): { z: tf.Tensor; kl?: tf.Scalar } {
   if (!model.isVae) return { z: model.embed(a) };
@@ -128,6 +157,8 @@ function latentOf(model: AlignMixModel, a: tf.Tensor4D, rng: Rng): { z: tf.Tenso
 
 interface LossParts {
   loss: tf.Scalar;
+  /** g(z) of the batch (mixed or clean). */
+  logits: tf.Tensor2D;
   classification: tf.Scalar;
   reconstruction?: tf.Scalar;
   kl?: tf.Scalar;
@@ -137,7 +168,7 @@ interface LossParts {
 
 /**
  * The loss of one batch under `choices` (train mode). Call inside a gradient scope; the returned
- * scalars are kept (tf.keep) so they survive the scope: the caller disposes them.
+ * scalars and the logits are kept (tf.keep) so they survive the scope: the caller disposes them.
  */
 export function batchLoss(
   model: AlignMixModel, x: tf.Tensor4D, y: tf.Tensor1D, choices: BatchChoices, settings: StepSettings, rng: Rng,
@@ -163,7 +194,7 @@ export function batchLoss(
     case 'clean': {
       const lat = latentOf(model, model.features(x, 'train'), rng);
       logits = model.classify(lat.z);
-      if (model.decoder) reconstruction = tf.mean(tf.squaredDifference(model.decode(lat.z, 'train'), x)) as tf.Scalar;
+      if (model.decoder) reconstruction = reconstructionLoss(x, model.decode(lat.z, 'train'), settings.reconstructionLoss ?? 'sum');
       kl = lat.kl;
       break;
     }
@@ -237,12 +268,14 @@ export function batchLoss(
   }
 
   const classification = softCrossEntropy(logits, targets);
-  let loss = classification;
-  if (reconstruction) loss = tf.add(loss, tf.mul(reconstruction, settings.reconstructionWeight));
-  if (kl) loss = tf.add(loss, tf.mul(kl, settings.klWeight));
+  const terms: tf.Scalar[] = [];
+  if (!reconstruction || (settings.cleanClassification ?? true)) terms.push(classification);
+  if (reconstruction) terms.push(tf.mul(reconstruction, settings.reconstructionWeight));
+  if (kl) terms.push(tf.mul(kl, settings.klWeight));
+  const loss = terms.length === 1 ? terms[0] : tf.addN(terms) as tf.Scalar;
   const keep = <T extends tf.Tensor | undefined>(t: T): T => (t ? tf.keep(t) : t);
   return {
-    loss: keep(loss), classification: keep(classification), reconstruction: keep(reconstruction), kl: keep(kl),
+    loss: keep(loss), classification: keep(classification), logits: keep(logits), reconstruction: keep(reconstruction), kl: keep(kl),
     targetWeight, sinkhorn: sinkhornDiag,
   };
 }
@@ -257,6 +290,24 @@ export function trainStep(
   schedule: ModeSchedule, settings: StepSettings, lr: Record<string, number>, rng: Rng,
 ): StepResult {
   const choices = drawBatchChoices(schedule, x.shape[0], rng, settings.alpha, settings.manifoldLayers ?? manifoldLayers(model), settings.lambdaPerExample);
+  return trainStepWithChoices(model, optimizer, x, y, choices, settings, lr, rng);
+}
+
+/** What `inspect` sees of a step before the update: the logits and the gradient of every parameter (by variable name). */
+export interface StepInternals {
+  logits: tf.Tensor2D;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * The step of `trainStep` for choices drawn elsewhere (a replayed batch, a comparison with a
+ * reference implementation). `inspect` is called before the update; its tensors are disposed
+ * after it returns.
+ */
+export function trainStepWithChoices(
+  model: AlignMixModel, optimizer: SGD, x: tf.Tensor4D, y: tf.Tensor1D, choices: BatchChoices,
+  settings: StepSettings, lr: Record<string, number>, rng: Rng, inspect?: (step: StepInternals) => void,
+): StepResult {
   const vars = model.namedParameters().map(([, v]) => v);
   let parts: LossParts | undefined;
   const { value, grads } = tf.variableGrads(() => {
@@ -270,13 +321,14 @@ export function trainStep(
   const kl = read(p.kl);
   if (rec !== undefined) losses.reconstruction = rec;
   if (kl !== undefined) losses.kl = kl;
-  tf.dispose([value, p.loss, p.classification, p.reconstruction, p.kl].filter((t): t is tf.Scalar => !!t));
   try {
     if (!Number.isFinite(losses.total)) {
       throw new NonFiniteLossError(`loss is ${losses.total} (mode ${choices.mode}, lambda ${choices.lambda.toFixed(4)})`);
     }
+    inspect?.({ logits: p.logits, grads });
     optimizer.step(grads, lr);
   } finally {
+    tf.dispose(([value, p.loss, p.classification, p.logits, p.reconstruction, p.kl] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => !!t));
     tf.dispose(grads);
   }
   const result: StepResult = { ...choices, losses, targetWeight: p.targetWeight };

@@ -267,6 +267,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       alpha: config.alpha, sinkhorn: config.sinkhorn, reconstructionWeight: config.reconstructionWeight,
       klWeight: config.klWeight, manifoldLayers: manifoldLayers(model), plan: spec.plan,
       lambdaPerExample: config.lambdaPerExample ?? false,
+      reconstructionLoss: config.reconstructionLoss, cleanClassification: spec.cleanClassification,
     };
     const baseLr = { body: config.optim.lr, classifier: config.optim.classifierLr ?? config.optim.lr };
     const callbacks = withTensorboard(options.callbacks);
