@@ -139,7 +139,9 @@ def run_sections(paths, kernel_name: str, timeout: int, cell_problem, say) -> bo
         nb = nbformat.read(path, as_version=4)
         solutions, checks = counts(nb)
         if section_start(nb) is None:
-            say(f"SKIP {name}: no '## {HEADING}' section (nothing to check; add at least {MIN_EXERCISES} exercises)")
+            # Every notebook is teaching material: one without exercises is incomplete, not exempt.
+            say(f"FAIL {name}: no '## {HEADING}' section (add one with at least {MIN_EXERCISES} exercises)")
+            ok = False
             continue
         if checks < MIN_EXERCISES or solutions < MIN_EXERCISES:
             say(f"FAIL {name}: the {HEADING} section has {solutions} solution and {checks} check cells, at least {MIN_EXERCISES} of each wanted")
