@@ -435,14 +435,32 @@ def plot_divs(html: str) -> dict[str, str]:
 WIDGET_STATE = re.compile(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', re.S)
 
 
+WIDGET_VIEW_JSON = re.compile(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', re.S)
+MODEL_REF = re.compile(r'IPY_MODEL_([0-9a-zA-Z_-]+)')
+
+
 def widget_output_html(source: str) -> str:
-    """The HTML outputs that Output widgets captured (in the page's widget state): the widget manager draws them."""
-    parts = []
+    """
+    The HTML outputs captured by the Output widgets that the page shows (the widget manager draws
+    them): those reachable from a widget view of the page through the models' references. The
+    stored state holds every widget of the notebook, also those of cells a slide deck leaves out.
+    """
+    models = {}
     for m in WIDGET_STATE.finditer(source):
-        for model in json.loads(m.group(1))["state"].values():
-            for out in model["state"].get("outputs", []) if model["model_name"] == "OutputModel" else []:
-                html = out.get("data", {}).get("text/html", "")
-                parts.append("".join(html) if isinstance(html, list) else html)
+        models.update(json.loads(m.group(1))["state"])
+    shown, todo = set(), [json.loads(v)["model_id"] for v in WIDGET_VIEW_JSON.findall(source)]
+    while todo:
+        model_id = todo.pop()
+        if model_id in shown or model_id not in models:
+            continue
+        shown.add(model_id)
+        todo.extend(MODEL_REF.findall(json.dumps(models[model_id]["state"])))
+    parts = []
+    for model_id in sorted(shown):
+        model = models[model_id]
+        for out in model["state"].get("outputs", []) if model["model_name"] == "OutputModel" else []:
+            html = out.get("data", {}).get("text/html", "")
+            parts.append("".join(html) if isinstance(html, list) else html)
     return "\n".join(parts)
 
 
