@@ -2,17 +2,13 @@
  * The experiment flow shared by the training, ablation and evaluation notebooks, so that each
  * notebook only states its protocol, its settings and its story:
  *
- *   planExperiment   (lib/train/plan.ts, re-exported here) which data and which config: quick or full
  *   showPlan         the plan's note and the settings in which it differs from the paper's protocol
  *   runExperiment    train() with live curves, the kernel's interrupt button wired to an
  *                    AbortSignal (the run stops between batches with its last checkpoint)
  *   showBatchLog     the run's per-batch log (modes, lambda, Sinkhorn) as a figure and a table
  *   compareWithPaper the main run beside the completed runs of a baseline sweep (runSweepInKernel)
  *                    and the paper's column, as a table and a figure
- *   runSweep         several configs as one sweep in the kernel (an ablation), one live figure of
- *                    their test accuracy, the summaries kept (lib/display/sweep.ts)
  *   methodRows       what each named method mixes (modes and their weights, decoder, solver)
- *   readRunSummary   (lib/train/run-dir.ts, re-exported here) the summary of a run directory
  *   summaryRows      run summaries as a table, beside the paper's number for each row
  *   summaryFigure    the same as grouped bars: ours beside the paper
  *
@@ -23,18 +19,13 @@ import { TrainConfig, resolveConfig } from '../train/config';
 import { methodSpec } from '../train/methods';
 import { ExperimentPlan, ExperimentSettings, mergeOverrides } from '../train/plan';
 import { readBatchLog } from '../train/run-dir';
-import { readSweep, sweepStatus } from '../train/sweep';
+import { sweepStatus } from '../train/sweep';
 import { RunSummary, TrainOptions, TrainResult, train } from '../train/trainer';
 import { assertKnownKeys } from '../validate';
 import { HtmlDisplay } from './kernel';
 import { PlotlyFigure, showFigure } from './plotly';
-import { runSweepInKernel } from './sweep';
 import { Rows, TableCell, showTable } from './table';
 import { batchLogFigure, batchLogSummary, configRows, interruptSignal, trainingCurves } from './training';
-
-// Planning lives in lib/train/plan.ts; re-exported for the notebooks that import it from here.
-export { ExperimentPlan, ExperimentSettings, QUICK_SIZE, QuickSize, findDatasetFolder, mergeOverrides, planExperiment } from '../train/plan';
-export { readRunSummary } from '../train/run-dir';
 
 /** Print the plan's note and show the settings in which its config differs from the paper's protocol. */
 export function showPlan(plan: ExperimentPlan, settings: ExperimentSettings): void {
@@ -84,44 +75,6 @@ export async function runExperiment(config: TrainConfig, options: RunExperimentO
     interrupt.release();
     curves.finish();
   }
-}
-
-export interface SweepOptions {
-  /** The sweep directory: each config trains in `<runRoot>/runs/<name>-s<seed>` (default runs/sweep-<hash>). */
-  runRoot?: string;
-  title?: string;
-  display?: HtmlDisplay | null;
-}
-
-export interface SweepResult {
-  name: string;
-  config: TrainConfig;
-  summary: RunSummary;
-  status: TrainResult['status'];
-  runDir: string;
-}
-
-/**
- * Train each named config as one sweep in this kernel (runSweepInKernel: one live figure of their
- * test accuracy, completed runs kept and skipped when the cell runs again). Returns the runs that
- * have a summary, in order, up to the first that did not complete (an interrupt stops the sweep
- * there); a run that failed throws its error and log.
- */
-export async function runSweep(configs: Record<string, TrainConfig>, options: SweepOptions = {}): Promise<SweepResult[]> {
-  assertKnownKeys('runSweep', options, ['runRoot', 'title', 'display']);
-  const first = Object.values(configs)[0];
-  if (!first) throw new Error('runSweep: configs is empty');
-  const { runs, dir } = await runSweepInKernel({ protocol: first.protocol, configs }, { dir: options.runRoot, title: options.title, display: options.display });
-  const { runs: planned } = readSweep(dir);
-  const failed = runs.find((r) => r.state === 'failed' || r.state === 'lost');
-  if (failed) throw new Error(`runSweep: run '${failed.variant}' ${failed.state}: ${failed.error ?? ''} (log ${failed.logFile})`);
-  const results: SweepResult[] = [];
-  for (const r of runs) {
-    if (!r.summary) break;
-    results.push({ name: r.variant, config: planned[r.index].config, summary: r.summary, status: r.state === 'completed' ? 'completed' : 'aborted', runDir: r.runDir });
-    if (r.state !== 'completed') break;
-  }
-  return results;
 }
 
 /** One row per method: its mode schedule (mode:weight), decoder, latent form, second-stage encoder e, Sinkhorn solver, plan, source, description. */

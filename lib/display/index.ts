@@ -6,7 +6,6 @@
  * Notebooks import this file as './lib/display/index' (tslab resolves files, not folders).
  */
 export { HtmlDisplay, inKernel, kernelDisplay, newKernelDisplay } from './kernel';
-export { quickMode } from '../train/plan';
 export { escapeHtml, scriptJson } from './html';
 export {
   FigureOptions, PLOTLY_GLOBAL, PlotlyFigure, PlotlyTrace, figureHtml, loadPlotly, plotlyBundleHtml,
@@ -17,7 +16,6 @@ export {
 } from './table';
 export { CurvePanel, LiveCurves, LiveCurvesOptions } from './progress';
 export { ImageGridOptions, imageGridFigure, mosaicDataUrl } from './images';
-export { ImageMosaic, tileImages } from '../data/mosaic';
 export { MIME_BUNDLE, MimeBundleRenderable, kernelApi } from './kernel-api';
 export { MimeBundle, richBundle } from './rich';
 export { CheckOptions, ExerciseCheckError, checkAnswer } from './exercise';

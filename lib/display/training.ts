@@ -117,9 +117,6 @@ export function interruptSignal(): { signal: AbortSignal; release(): void } {
   return { signal: controller.signal, release: () => void process.removeListener('SIGINT', onInterrupt) };
 }
 
-// The batch log's reader and record type live in lib/train/run-dir.ts; re-exported for notebooks that import them from here.
-export { BatchLogRecord, readBatchLog } from '../train/run-dir';
-
 /** log Gamma(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error ~1e-15). */
 function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);

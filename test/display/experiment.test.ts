@@ -2,10 +2,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PAPER_TABLE1, methodRows, runSweep, summaryFigure, summaryRows } from '../../lib/display/experiment';
+import { PAPER_TABLE1, methodRows, summaryFigure, summaryRows } from '../../lib/display/experiment';
 import { resolveConfig } from '../../lib/train/config';
 import { QUICK_SIZE, findDatasetFolder, mergeOverrides, planExperiment } from '../../lib/train/plan';
-import { readRunSummary } from '../../lib/train/run-dir';
 import type { RunSummary } from '../../lib/train/trainer';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `alignmix-${prefix}-`));
@@ -139,23 +138,4 @@ describe('display: experiment flow', () => {
     }
   });
 
-  it('runSweep trains each config as a sweep in runRoot/runs/<name>-s<seed>, returns the summaries written there, and skips them when run again', async () => {
-    const runRoot = tmp('sweep');
-    try {
-      const config = (method: string) => resolveConfig('synthetic', { method, epochs: 1, data: { trainPerClass: 16, valPerClass: 4, testPerClass: 4 } });
-      const drawn: string[] = [];
-      const results = await runSweep({ 'no mixup': config('baseline'), 'input mixup': config('input-mixup') }, { runRoot, display: { html: (s) => void drawn.push(s) } });
-      assert.deepEqual(results.map((r) => [r.name, r.status, r.config.method]), [['no mixup', 'completed', 'baseline'], ['input mixup', 'completed', 'input-mixup']]);
-      assert.deepEqual(results.map((r) => r.runDir), [path.join(runRoot, 'runs', 'no_mixup-s0'), path.join(runRoot, 'runs', 'input_mixup-s0')]);
-      for (const r of results) assert.deepEqual(readRunSummary(r.runDir), r.summary);
-      assert.ok(drawn.length > 0 && drawn[drawn.length - 1].includes('input_mixup-s0: test accuracy'), 'the live figure has every run');
-      const mtime = fs.statSync(path.join(runRoot, 'runs', 'no_mixup-s0', 'last.ckpt')).mtimeMs;
-      const again = await runSweep({ 'no mixup': config('baseline'), 'input mixup': config('input-mixup') }, { runRoot, display: null });
-      assert.deepEqual(again.map((r) => r.summary), results.map((r) => r.summary), 'the same results, read back');
-      assert.equal(fs.statSync(path.join(runRoot, 'runs', 'no_mixup-s0', 'last.ckpt')).mtimeMs, mtime, 'completed runs are not trained again');
-      assert.throws(() => readRunSummary(runRoot), /readRunSummary: no summary\.json in/);
-    } finally {
-      fs.rmSync(runRoot, { recursive: true, force: true });
-    }
-  });
 });

@@ -2,8 +2,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { showSweepStatus, sweepResultRows, sweepStatusRows } from '../../lib/display/sweep';
-import { RunStatus, writeRunStatus } from '../../lib/train/run-dir';
+import { runSweepInKernel, showSweepStatus, sweepResultRows, sweepStatusRows } from '../../lib/display/sweep';
+import { resolveConfig } from '../../lib/train/config';
+import { RunStatus, readRunSummary, writeRunStatus } from '../../lib/train/run-dir';
 import { collectSweep, createSweep, sweepRunDir } from '../../lib/train/sweep';
 
 describe('display: sweep status', () => {
@@ -35,5 +36,26 @@ describe('display: sweep status', () => {
     const results = sweepResultRows(collectSweep(dir)) as Record<string, unknown>[];
     assert.deepEqual(results.map((r) => r['completed / runs']), ['0 / 1', '0 / 1']);
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it('runSweepInKernel trains each config in <dir>/runs/<name>-s<seed>, returns the summaries written there, and skips them when run again', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignmix-sweep-kernel-'));
+    try {
+      const config = (method: string) => resolveConfig('synthetic', { method, epochs: 1, data: { trainPerClass: 16, valPerClass: 4, testPerClass: 4 } });
+      const configs = { 'no mixup': config('baseline'), 'input mixup': config('input-mixup') };
+      const drawn: string[] = [];
+      const first = await runSweepInKernel({ protocol: 'synthetic', configs }, { dir, display: { html: (s) => void drawn.push(s) } });
+      assert.equal(first.dir, dir);
+      assert.deepEqual(first.runs.map((r) => [r.variant, r.state]), [['no mixup', 'completed'], ['input mixup', 'completed']]);
+      assert.deepEqual(first.runs.map((r) => r.runDir), [path.join(dir, 'runs', 'no_mixup-s0'), path.join(dir, 'runs', 'input_mixup-s0')]);
+      for (const r of first.runs) assert.deepEqual(readRunSummary(r.runDir), r.summary);
+      assert.ok(drawn.length > 0 && drawn[drawn.length - 1].includes('input_mixup-s0: test accuracy'), 'the live figure has every run');
+      const mtime = fs.statSync(path.join(dir, 'runs', 'no_mixup-s0', 'last.ckpt')).mtimeMs;
+      const again = await runSweepInKernel({ protocol: 'synthetic', configs }, { dir, display: null });
+      assert.deepEqual(again.runs.map((r) => r.summary), first.runs.map((r) => r.summary), 'the same results, read back');
+      assert.equal(fs.statSync(path.join(dir, 'runs', 'no_mixup-s0', 'last.ckpt')).mtimeMs, mtime, 'completed runs are not trained again');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

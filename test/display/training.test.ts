@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  BatchLogRecord, TRAINING_METRICS, batchLogFigure, batchLogSummary, betaDensity, configRows, flattenConfig,
-  interruptSignal, readBatchLog, trainingCurves,
+  TRAINING_METRICS, batchLogFigure, batchLogSummary, betaDensity, configRows, flattenConfig, interruptSignal, trainingCurves,
 } from '../../lib/display/training';
+import { BatchLogRecord, readBatchLog } from '../../lib/train/run-dir';
 import { resolveConfig } from '../../lib/train/config';
 import type { BatchEvent, EpochRecord, RunSummary } from '../../lib/train/trainer';
 
