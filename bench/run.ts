@@ -15,12 +15,13 @@
  *                          with N worker processes (bench/torch/loader.py).
  * PyTorch (bench/torch/train_step.py and sinkhorn.py, run one after the other AFTER ours so the two
  * never compete for the cores; the authors' model and Sinkhorn, same threads). The loader pair runs
- * last, ours then PyTorch's back to back.
+ * last, in rounds of ours then PyTorch's, back to back.
  *
  * Figures are medians of --reps timed runs after --warmup runs (minimum beside, to show the noise
  * of a shared machine; bench/timing.ts). The three steps of a batch size run in rounds (plain,
  * input-mixup, alignmix, plain, ...) on each side, so load drift does not bias their ratio. The
- * loader figure is the median over --reps passes of --loader-images images. The last line is
+ * loader figures are medians over --loader-rounds rounds (ours, then PyTorch's) of --reps passes of
+ * --loader-images images each. The last line is
  *   ratios: r18=<plain step, first batch size> r18b128=<plain step b128> update=<update:r18>
  *           sinkhorn=<sinkhorn> alignmix/input=<ours alignmix / ours input-mixup, first batch size>
  *           loader=<loader time per image>
@@ -43,7 +44,7 @@ import { MixMode } from '../lib/train/modes';
 import { BENCH_IMAGE_DIR, loaderFigureName, timeOurLoader } from './loader';
 import { BenchStep, r18Step, SINKHORN_ITERS } from './r18-step';
 import { runSinkhornBench } from './sinkhorn';
-import { Timing, timeInterleaved, timeRuns } from './timing';
+import { median, Timing, timeInterleaved, timeRuns } from './timing';
 
 const STEP_MODES: Record<string, MixMode> = { plain: 'clean', 'input-mixup': 'input', alignmix: 'feat' };
 
@@ -106,16 +107,18 @@ async function main(): Promise<void> {
     .option('--only <part>', `run one part: ${PARTS.join(' or ')} (steps: train steps, update, Sinkhorn)`)
     .option('--loader-workers <n>', 'loader worker threads / DataLoader processes (default: one per core)')
     .option('--loader-images <n>', 'images per timed loader pass', '320')
+    .option('--loader-rounds <n>', 'rounds of ours-then-PyTorch loader passes', '2')
     .option('--no-torch', 'skip the PyTorch reference')
     .option('--json <file>', 'write all figures as JSON')
     .parse();
-  const o = program.opts<{ batches: string; warmup: string; reps: string; only?: string; loaderWorkers?: string; loaderImages: string; torch: boolean; json?: string }>();
+  const o = program.opts<{ batches: string; warmup: string; reps: string; only?: string; loaderWorkers?: string; loaderImages: string; loaderRounds: string; torch: boolean; json?: string }>();
   const batches = o.batches.split(',').map(Number);
   const warmup = Number(o.warmup);
   const reps = Number(o.reps);
   const loaderWorkers = Number(o.loaderWorkers ?? os.availableParallelism());
   const loaderImages = Number(o.loaderImages);
-  const checks = [['warmup', warmup], ['reps', reps], ['loader-workers', loaderWorkers], ['loader-images', loaderImages], ...batches.map((b) => ['batches', b] as const)] as const;
+  const loaderRounds = Number(o.loaderRounds);
+  const checks = [['warmup', warmup], ['reps', reps], ['loader-workers', loaderWorkers], ['loader-images', loaderImages], ['loader-rounds', loaderRounds], ...batches.map((b) => ['batches', b] as const)] as const;
   for (const [k, v] of checks) {
     if (!Number.isInteger(v) || v < (k === 'warmup' ? 0 : 1)) throw new Error(`bench: --${k} needs ${k === 'warmup' ? 'a non-negative' : 'a positive'} integer, got ${v}`);
   }
@@ -145,14 +148,23 @@ async function main(): Promise<void> {
   }
   const loaderName = loaderFigureName(loaderWorkers);
   if (runs('loader')) {
-    ours[loaderName] = await timeOurLoader({ workers: loaderWorkers, images: loaderImages, warmup: 1, reps });
-    console.log(`  ours  ${loaderName}  ${ours[loaderName].median_ms.toFixed(2)} ms/image`);
-    if (o.torch) {
+    // Rounds of ours-then-PyTorch, each side's figure over all its passes: a change in the
+    // machine's load during the pair hits both sides alike.
+    const oursRuns: number[] = [];
+    const theirRuns: number[] = [];
+    let note = 'skipped (--no-torch)';
+    for (let round = 0; round < loaderRounds; round++) {
+      oursRuns.push(...(await timeOurLoader({ workers: loaderWorkers, images: loaderImages, warmup: 1, reps })).runs_ms);
+      if (!o.torch) continue;
       const loader = torchFigures('loader.py', ['--dir', BENCH_IMAGE_DIR, '--workers', String(loaderWorkers), '--images', String(loaderImages), '--warmup', '1', '--reps', String(reps)], threads);
-      Object.assign(theirs, loader.figures);
-      const note = loader.figures ? `${loader.pipeline}, ${loaderWorkers} DataLoader workers` : `not available: ${loader.reason}`;
-      torchNote = runs('steps') ? `${torchNote}; loader: ${note}` : `PyTorch ${loader.version ?? ''} loader: ${note}`;
+      note = loader.figures ? `PyTorch ${loader.version}, ${loader.pipeline}, ${loaderWorkers} DataLoader workers` : `not available: ${loader.reason}`;
+      if (loader.figures) theirRuns.push(...loader.figures[loaderName].runs_ms);
     }
+    const summary = (r: number[]): Figure => ({ median_ms: median(r), min_ms: Math.min(...r), runs_ms: r });
+    ours[loaderName] = summary(oursRuns);
+    if (theirRuns.length) theirs[loaderName] = summary(theirRuns);
+    console.log(`  ours  ${loaderName}  ${ours[loaderName].median_ms.toFixed(2)} ms/image (${loaderRounds} rounds of ${reps} passes)`);
+    torchNote = runs('steps') ? `${torchNote}; loader: ${note}` : `loader: ${note}`;
   }
   console.log(torchNote);
 

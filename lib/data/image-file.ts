@@ -78,8 +78,47 @@ export interface ImageHeader {
   hasAlpha: boolean;
 }
 
-/** The image header (no pixel decoding); `what` names the file in errors. */
+/**
+ * The header of a baseline/progressive JPEG or a non-palette PNG read directly (the start-of-frame
+ * segment; the IHDR chunk), null for anything else. Saves a libvips header load per image.
+ * JPEG components: 1 grey, 3 YCbCr/RGB (libvips: 'srgb'), 4 CMYK/YCCK.
+ */
+function parseHeader(b: Buffer): ImageHeader | null {
+  if (b.length > 26 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
+    const depth = b[24];
+    const colourType = b[25];
+    if (colourType === 3 || depth < 8) return null; // palette or packed bits: libvips decides the bands
+    const grey = colourType === 0 || colourType === 4;
+    const space = depth === 16 ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20), format: 'png', space, hasAlpha: colourType === 4 || colourType === 6 };
+  }
+  if (!(b.length > 4 && b[0] === 0xff && b[1] === 0xd8)) return null;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0-SOF15, except DHT (c4), JPG (c8) and DAC (cc).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const components = b[i + 9];
+      const space = components === 1 ? 'b-w' : components === 3 ? 'srgb' : components === 4 ? 'cmyk' : null;
+      const height = b.readUInt16BE(i + 5);
+      const width = b.readUInt16BE(i + 7);
+      return space && height > 0 && width > 0 ? { height, width, format: 'jpeg', space, hasAlpha: false } : null;
+    }
+    if (marker === 0xd9 || marker === 0xda) return null; // end of image / start of scan before a frame header
+    i += 2 + b.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
+/** The image header (no pixel decoding; JPEG and PNG parsed here, others by libvips); `what` names the file in errors. */
 export async function imageHeader(bytes: Buffer, what: string): Promise<ImageHeader> {
+  const parsed = parseHeader(bytes);
+  if (parsed) return parsed;
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { failOn: 'truncated' }).metadata();

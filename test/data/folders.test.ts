@@ -175,6 +175,31 @@ describe('data/folders: image decoding', () => {
     }
   });
 
+  it('imageHeader (JPEG and PNG headers parsed directly) agrees with libvips on size, format, colour space and alpha', async () => {
+    const w = 21;
+    const h = 13;
+    const raw = () => sharp(Buffer.from(pattern(w, h)), { raw: { width: w, height: h, channels: 3 } });
+    const cases: Record<string, Promise<Buffer>> = {
+      'jpeg': raw().jpeg().toBuffer(),
+      'jpeg progressive': raw().jpeg({ progressive: true }).toBuffer(),
+      'jpeg grey': raw().toColourspace('b-w').jpeg().toBuffer(),
+      'jpeg cmyk': raw().toColourspace('cmyk').jpeg().toBuffer(),
+      'jpeg with exif': raw().jpeg().withMetadata({ orientation: 6 }).toBuffer(),
+      'png rgb': raw().png().toBuffer(),
+      'png rgba': raw().ensureAlpha(0.5).png().toBuffer(),
+      'png grey': raw().toColourspace('b-w').png().toBuffer(),
+      'png 16-bit': raw().toColourspace('rgb16').png().toBuffer(),
+      'png palette': raw().png({ palette: true }).toBuffer(),
+      'webp': raw().webp().toBuffer(),
+    };
+    for (const [name, pending] of Object.entries(cases)) {
+      const bytes = await pending;
+      const meta = await sharp(bytes).metadata();
+      const expected = { height: h, width: w, format: meta.format, space: meta.space, hasAlpha: meta.hasAlpha };
+      assert.deepEqual(await imageHeader(bytes, name), expected, name);
+    }
+  });
+
   it('a corrupt, truncated or missing file is an error naming the file', async () => {
     const garbage = path.join(dir, 'garbage.JPEG');
     fs.writeFileSync(garbage, Buffer.from('this is not an image at all'));
