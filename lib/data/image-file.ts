@@ -37,6 +37,8 @@ import type { ImageShape } from './types';
 
 // One libvips thread per pipeline: parallelism comes from the loader's worker threads, so N
 // workers use N cores (as N DataLoader processes do); no operation cache (each file is seen once).
+// sharp runs on libuv's thread pool, shared by all worker threads (4 threads unless the
+// environment sets UV_THREADPOOL_SIZE before Node starts): more than 4 loader workers need it.
 sharp.concurrency(1);
 sharp.cache(false);
 
