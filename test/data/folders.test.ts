@@ -147,6 +147,12 @@ describe('data/folders: image decoding', () => {
     const shifted = resizeBilinear(source, [h, w, 3], { ...box, left: box.left + 20 }, 64, 48);
     assert.ok(stats(exact.pixels, shifted).mean > 4 * de.mean + 1);
 
+    // Resize + centre window (the evaluation transform): the window of the whole image resized.
+    const window = { top: 11, left: 40, height: 64, width: 64 };
+    const evalOut = await decodeImage(bytes, header, 3, { kind: 'resizeWindow', outHeight: 86, outWidth: 110, window }, pngFile);
+    const dw = stats(evalOut.pixels, resizeBilinear(source, [h, w, 3], { top: 0, left: 0, height: h, width: w }, 86, 110, window));
+    assert.ok(dw.max <= 8 && dw.mean < 0.5, `resize + window vs resizeBilinear ${JSON.stringify(dw)}`);
+
     // Shrink >= 3 on a JPEG: the resize-then-window route, within half an output pixel of the box.
     const jpegFile = path.join(dir, 'big.jpg');
     await sharp(Buffer.from(source), { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(jpegFile);
@@ -250,6 +256,16 @@ describe('data/folders: image decoding', () => {
       }
     });
     await assert.rejects(assembleBatch(src, { indices: Int32Array.of(0), rngState: new Rng(0).getState(), transform: { kind: 'none' }, shape: [3, 4, 3], normalization: { mean: [0], std: [1] } }), /1 means and 1 stds, expected 3/);
+    // The loader's option is the same mapping (one code path).
+    const ds = new ImageDataset({ name: 'tiny', source: src, imageShape: [3, 4, 3], classNames: ['a', 'b'], transforms: { train: { kind: 'none' }, eval: { kind: 'none' } } });
+    const loader = new BatchLoader(ds, { batchSize: 2, shuffle: false, workers: 0, normalization });
+    for await (const batch of loader) {
+      const data = await batch.x.data();
+      assert.ok(Array.from(data).every((v, i) => Math.abs(v - (pixels[i] / 255 - normalization.mean[i % 3]) / normalization.std[i % 3]) <= 1e-6 * 3));
+      tf.dispose([batch.x, batch.y]);
+    }
+    assert.throws(() => new BatchLoader(ds, { batchSize: 2, normalization: { mean: [0.5, 0.5, 0.5], std: [0.2, 0, 0.2] } }), /BatchLoader: normalization needs finite means and finite stds > 0/);
+
   });
 
   it('parallel decode in worker threads writes the same bytes as decoding on this thread', async () => {
