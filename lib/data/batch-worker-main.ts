@@ -1,7 +1,7 @@
 /**
  * Body of a loader worker thread (started through ./batch-worker.js). Each request carries the
  * source it reads from (./source sourceForItems: shared memory or a short file list); it answers
- * one request at a time:
+ * one request at a time (the pool sends the next after the reply):
  *   { id, kind: 'batch', source, task }                        -> { id, x, y }  (buffers transferred)
  *   { id, kind: 'decode', source, target, shape, firstSlot }   -> { id }        (writes shared memory)
  * A failing request answers { id, error } and the worker stays usable.
@@ -13,16 +13,16 @@ import type { WorkerReply, WorkerRequest } from './worker-pool';
 const port = parentPort;
 if (!port) throw new Error('batch-worker-main must run in a worker thread');
 
-port.on('message', (request: WorkerRequest) => {
+port.on('message', async (request: WorkerRequest) => {
   let reply: WorkerReply;
   let transfer: ArrayBuffer[] = [];
   try {
     if (request.kind === 'batch') {
-      const { x, y } = assembleBatch(request.source, request.task);
+      const { x, y } = await assembleBatch(request.source, request.task);
       reply = { id: request.id, x, y };
       transfer = [x.buffer as ArrayBuffer, y.buffer as ArrayBuffer];
     } else {
-      decodeInto(request.source, request.target, request.shape, request.firstSlot);
+      await decodeInto(request.source, request.target, request.shape, request.firstSlot);
       reply = { id: request.id };
     }
   } catch (e) {

@@ -1,14 +1,24 @@
 /**
  * Assembling one batch on the CPU: read the items, transform each with the batch's `Rng`, write
- * pixels / 255 as float32 NHWC. The loader runs this either on the main thread or in a worker
+ * them as float32 NHWC. The loader runs this either on the main thread or in a worker
  * (./batch-worker-main); the inputs are plain data, so both produce bit-identical arrays.
+ *
+ * Output values: without `normalization`, x = v / 255 in [0, 1] (what the models take: they
+ * normalise inside, lib/models/normalization.ts); with it, torchvision's ToTensor + Normalize,
+ *     x = (v / 255 - mean_c) / std_c   for channel c,
+ * computed as v * (1 / (255 std_c)) - mean_c / std_c in float64 and rounded once to float32.
  *
  * Runs in worker threads: no TensorFlow.js tensors here.
  */
 import { Rng, RngState } from '../random';
-import { applyTransform } from './augment';
-import { readItem } from './source';
+import { readItem, transformItem } from './source';
 import type { DatasetSource, FileSource, ImageShape, TransformSpec } from './types';
+
+/** Per-channel mean and std of the output mapping (module comment). */
+export interface PixelNormalization {
+  mean: number[];
+  std: number[];
+}
 
 export interface BatchTask {
   /** Source item indices, in batch order. */
@@ -18,37 +28,62 @@ export interface BatchTask {
   transform: TransformSpec;
   /** Shape every transformed example must have. */
   shape: ImageShape;
+  /** Normalise the output (module comment); default: v / 255. */
+  normalization?: PixelNormalization;
 }
 
 export interface BatchArrays {
-  /** [B, h, w, c] pixels in [0, 1], row-major. */
+  /** [B, h, w, c] pixels, row-major: in [0, 1], or normalised. */
   x: Float32Array;
   /** [B] class indices. */
   y: Int32Array;
 }
 
-/** Build the arrays of one batch (see module comment). Errors name the failing item. */
-export function assembleBatch(source: DatasetSource, task: BatchTask): BatchArrays {
+/** Check a normalisation against `channels`; errors name the field. */
+export function checkNormalization(where: string, n: PixelNormalization, channels: number): void {
+  if (n.mean.length !== channels || n.std.length !== channels) {
+    throw new Error(`${where}: normalization has ${n.mean.length} means and ${n.std.length} stds, expected ${channels} (one per channel)`);
+  }
+  if (n.std.some((s) => !(s > 0 && Number.isFinite(s))) || n.mean.some((m) => !Number.isFinite(m))) {
+    throw new Error(`${where}: normalization needs finite means and finite stds > 0, got ${JSON.stringify(n)}`);
+  }
+}
+
+/** Write uint8 pixels to `x` from `offset` as the module comment's output values. */
+function writePixels(x: Float32Array, offset: number, pixels: Uint8Array, channels: number, normalization?: PixelNormalization): void {
+  if (!normalization) {
+    // v / 255 in float64, rounded once to float32: the same value as float32 division.
+    for (let i = 0; i < pixels.length; i++) x[offset + i] = pixels[i] / 255;
+    return;
+  }
+  const scale = normalization.std.map((s) => 1 / (255 * s));
+  const shift = normalization.mean.map((m, c) => -m / normalization.std[c]);
+  for (let c = 0; c < channels; c++) {
+    const a = scale[c];
+    const b = shift[c];
+    for (let i = c; i < pixels.length; i += channels) x[offset + i] = pixels[i] * a + b;
+  }
+}
+
+/** Build the arrays of one batch (see module comment). Errors name the failing item (its file for file sources). */
+export async function assembleBatch(source: DatasetSource, task: BatchTask): Promise<BatchArrays> {
   const [h, w, c] = task.shape;
+  if (task.normalization) checkNormalization('assembleBatch', task.normalization, c);
   const n = h * w * c;
   const count = task.indices.length;
   const x = new Float32Array(count * n);
   const y = new Int32Array(count);
   const rng = new Rng(task.rngState);
   for (let b = 0; b < count; b++) {
-    const item = readItem(source, task.indices[b]);
-    const out = applyTransform(item.pixels, item.shape, task.transform, rng);
+    const out = await transformItem(source, task.indices[b], task.transform, rng);
     if (out.shape[0] !== h || out.shape[1] !== w || out.shape[2] !== c) {
       throw new Error(
         `assembleBatch: item ${task.indices[b]} is [${out.shape.join(',')}] after transform '${task.transform.kind}', ` +
           `expected [${task.shape.join(',')}] (images of different sizes need a resizing transform)`,
       );
     }
-    const pixels = out.pixels;
-    const offset = b * n;
-    // v / 255 in float64, rounded once to float32: the same value as float32 division.
-    for (let i = 0; i < n; i++) x[offset + i] = pixels[i] / 255;
-    y[b] = item.label;
+    writePixels(x, b * n, out.pixels, c, task.normalization);
+    y[b] = out.label;
   }
   return { x, y };
 }
@@ -57,13 +92,13 @@ export function assembleBatch(source: DatasetSource, task: BatchTask): BatchArra
  * Decode every file of `source` into `target`, file i into slot `firstSlot + i` (byte offset
  * slot * h * w * c of a shared buffer); every image must have `shape`.
  */
-export function decodeInto(source: FileSource, target: Uint8Array, shape: ImageShape, firstSlot: number): void {
+export async function decodeInto(source: FileSource, target: Uint8Array, shape: ImageShape, firstSlot: number): Promise<void> {
   const n = shape[0] * shape[1] * shape[2];
-  source.files.forEach((file, i) => {
-    const item = readItem(source, i);
+  for (let i = 0; i < source.files.length; i++) {
+    const item = await readItem(source, i);
     if (item.shape[0] !== shape[0] || item.shape[1] !== shape[1] || item.shape[2] !== shape[2]) {
-      throw new Error(`decodeInto: ${file} is ${item.shape.join('x')}, expected ${shape.join('x')}`);
+      throw new Error(`decodeInto: ${source.files[i]} is ${item.shape.join('x')}, expected ${shape.join('x')}`);
     }
     target.set(item.pixels, (firstSlot + i) * n);
-  });
+  }
 }

@@ -3,7 +3,7 @@
  * access delegated to ./source (the same code the loader workers run).
  */
 import { assertInt } from '../validate';
-import { readItem, sharedInt32, sourceLabel, sourceSize } from './source';
+import { readItem, readMemoryItem, sharedInt32, sourceLabel, sourceSize } from './source';
 import type { Dataset, DatasetSource, ImageItem, ImageShape, MemorySource, SubsetSource, TransformPair } from './types';
 
 export interface ImageDatasetOptions {
@@ -35,6 +35,11 @@ export class ImageDataset implements Dataset {
 
   get(index: number): ImageItem {
     assertInt(`${this.name}.get`, 'index', index, 0, this.size - 1);
+    return readMemoryItem(this.source, index);
+  }
+
+  read(index: number): Promise<ImageItem> {
+    assertInt(`${this.name}.read`, 'index', index, 0, this.size - 1);
     return readItem(this.source, index);
   }
 

@@ -41,7 +41,7 @@ export async function decodeAll(source: FileSource, shape: ImageShape, workers =
   const n = source.files.length;
   const target = sharedBytes(n * shape[0] * shape[1] * shape[2]);
   if (workers === 0 || n <= DECODE_CHUNK) {
-    decodeInto(source, target, shape, 0);
+    await decodeInto(source, target, shape, 0);
     return target;
   }
   const pool = new WorkerPool(workers);

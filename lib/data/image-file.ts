@@ -1,42 +1,165 @@
 /**
- * Decoding image files to uint8 HWC pixels with pure-JS decoders (jpeg-js, pngjs), so decoding
- * works on every backend and inside worker threads.
+ * Decoding image files to uint8 HWC pixels with sharp (libvips), optionally cropped, resized and
+ * decoded at reduced scale in the same pass. Runs in worker threads (no TensorFlow.js imports).
  *
  * The format comes from the file's first bytes, not its extension: ImageNet's training set holds
- * a PNG and CMYK JPEGs named .JPEG. Colour conversions:
- *   - JPEG: jpeg-js returns RGB for greyscale (replicated), YCbCr and CMYK/YCCK files.
- *   - PNG: pngjs returns RGBA; alpha is dropped (not composited).
- *   - channels 1: luma L = (299 R + 587 G + 114 B) / 1000, rounded (PIL's 'L' conversion).
- * jpeg-js decodes tolerantly (as libjpeg does): a file with damaged entropy-coded data may decode
- * with wrong pixels instead of failing; a file that is not a JPEG/PNG, or whose headers are broken,
- * fails with an error naming the file.
+ * a PNG and CMYK JPEGs named .JPEG. Colour rules (every image comes out 8-bit RGB first):
+ *   - greyscale: replicated to R = G = B;
+ *   - CMYK / YCCK JPEG: converted to sRGB by libvips through the file's ICC profile, else
+ *     libvips's built-in CMYK profile (a colour-managed conversion; PIL's and jpeg-js's naive
+ *     255 - C - K formula gives other, usually darker, colours);
+ *   - alpha (PNG): dropped, not composited; 16-bit PNG: scaled to 8 bits;
+ *   - channels 1: luma L = (299 R + 587 G + 114 B) / 1000, rounded (PIL's 'L' conversion), of the
+ *     RGB result (after any resize).
+ * EXIF orientation is ignored (as PIL and torchvision do).
+ * Errors: a file that cannot be read, is not an image format libvips knows, or is truncated
+ * (`failOn: 'truncated'`, PIL's default) fails with an error naming the file. Recoverable
+ * libjpeg warnings (e.g. extraneous bytes before a marker, which some ImageNet files have) do not
+ * fail, as with PIL.
+ *
+ * Resampling (`ImageOp`) uses libvips's linear (triangle) kernel scaled by the downscale factor,
+ * i.e. antialiased bilinear like PIL's BILINEAR that torchvision uses (values differ from PIL's
+ * by a few levels: libvips computes in its own fixed point and may box-shrink first).
+ * Shrink-on-load: libjpeg can decode a JPEG at 1/2, 1/4 or 1/8 scale for a fraction of the cost;
+ * libvips does so when the whole image is resized, not after a crop. So a crop whose shrink
+ * factor s = min(box width / out width, box height / out height) is >= 3 (where sharp's rule picks
+ * a load shrink of at least 2) is computed as "resize the whole image by out / box, then cut the
+ * out-sized window at the scaled box corner" (libvips only computes the window's pixels). Its
+ * sizes and corner are rounded to whole pixels, so the crop matches the requested box to within
+ * half an output pixel in position and scale. Smaller shrinks (most crops of ImageNet-sized
+ * photos) cut the box first and resize it: the exact box, as torchvision's crop-then-resize.
  */
 import * as fs from 'fs';
-import * as jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import sharp from 'sharp';
+import type { Metadata, OutputInfo, Sharp } from 'sharp';
+import type { Box } from './resize';
 import type { ImageShape } from './types';
+
+// One libvips thread per pipeline: parallelism comes from the loader's worker threads, so N
+// workers use N cores (as N DataLoader processes do); no operation cache (each file is seen once).
+// sharp runs on libuv's thread pool, shared by all worker threads (4 threads unless the
+// environment sets UV_THREADPOOL_SIZE before Node starts): more than 4 loader workers need it.
+sharp.concurrency(1);
+sharp.cache(false);
 
 export interface DecodedImage {
   pixels: Uint8Array;
   shape: ImageShape;
 }
 
-function isJpeg(bytes: Uint8Array): boolean {
-  return bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+/** What to produce from a file: all of it, or a box resized, or a window of the resized image. */
+export type ImageOp =
+  | { kind: 'whole' }
+  /** The `box` of the image resized to outHeight x outWidth, mirrored left-right when `flip` (RandomResizedCrop + flip). */
+  | { kind: 'cropResize'; box: Box; outHeight: number; outWidth: number; flip: boolean }
+  /** The whole image resized to outHeight x outWidth, then `window` of that (Resize + CenterCrop). */
+  | { kind: 'resizeWindow'; outHeight: number; outWidth: number; window: Box };
+
+/** Load shrink at which the whole-image route pays (module comment). */
+const SHRINK_ON_LOAD_FROM = 3;
+
+function fail(what: string, e: unknown): Error {
+  return new Error(`cannot decode image ${what}: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-function isPng(bytes: Uint8Array): boolean {
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  return bytes.length > 8 && signature.every((b, i) => bytes[i] === b);
-}
-
-/** Drop channels of an interleaved image: keep `keep` leading channels of `from`. */
-function keepChannels(data: Uint8Array, pixelsCount: number, from: number, keep: number): Uint8Array {
-  const out = new Uint8Array(pixelsCount * keep);
-  for (let p = 0; p < pixelsCount; p++) {
-    for (let k = 0; k < keep; k++) out[p * keep + k] = data[p * from + k];
+/** Read a file; errors name it. */
+export async function readImageBytes(file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (e) {
+    throw new Error(`cannot read image ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return out;
+}
+
+/** What decoding needs from the header: size, format, colour space ('srgb', 'b-w', 'cmyk', 'rgb16', ...), alpha. */
+export interface ImageHeader {
+  height: number;
+  width: number;
+  format: string;
+  space: string;
+  hasAlpha: boolean;
+}
+
+/**
+ * The header of a baseline/progressive JPEG or a non-palette PNG read directly (the start-of-frame
+ * segment; the IHDR chunk), null for anything else. Saves a libvips header load per image.
+ * JPEG components: 1 grey, 3 YCbCr/RGB (libvips: 'srgb'), 4 CMYK/YCCK.
+ */
+function parseHeader(b: Buffer): ImageHeader | null {
+  if (b.length > 26 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
+    const depth = b[24];
+    const colourType = b[25];
+    if (colourType === 3 || depth < 8) return null; // palette or packed bits: libvips decides the bands
+    const grey = colourType === 0 || colourType === 4;
+    const space = depth === 16 ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20), format: 'png', space, hasAlpha: colourType === 4 || colourType === 6 };
+  }
+  if (!(b.length > 4 && b[0] === 0xff && b[1] === 0xd8)) return null;
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // SOF0-SOF15, except DHT (c4), JPG (c8) and DAC (cc).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const components = b[i + 9];
+      const space = components === 1 ? 'b-w' : components === 3 ? 'srgb' : components === 4 ? 'cmyk' : null;
+      const height = b.readUInt16BE(i + 5);
+      const width = b.readUInt16BE(i + 7);
+      return space && height > 0 && width > 0 ? { height, width, format: 'jpeg', space, hasAlpha: false } : null;
+    }
+    if (marker === 0xd9 || marker === 0xda) return null; // end of image / start of scan before a frame header
+    i += 2 + b.readUInt16BE(i + 2);
+  }
+  return null;
+}
+
+/** The image header (no pixel decoding; JPEG and PNG parsed here, others by libvips); `what` names the file in errors. */
+export async function imageHeader(bytes: Buffer, what: string): Promise<ImageHeader> {
+  const parsed = parseHeader(bytes);
+  if (parsed) return parsed;
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { failOn: 'truncated' }).metadata();
+  } catch (e) {
+    throw fail(what, e);
+  }
+  if (!(meta.width && meta.height && meta.width > 0 && meta.height > 0)) throw fail(what, new Error('no image size in the header'));
+  return { height: meta.height, width: meta.width, format: meta.format ?? 'unknown', space: meta.space ?? 'unknown', hasAlpha: meta.hasAlpha ?? false };
+}
+
+/**
+ * The sharp pipeline of `op` (module comment: the two crop routes). sharp mirrors (flop) after
+ * the resize and before a post-resize extract, so the resize-then-window route cuts the mirrored
+ * window.
+ */
+function pipeline(bytes: Buffer, { format, height, width }: ImageHeader, op: ImageOp): Sharp {
+  const image = sharp(bytes, { failOn: 'truncated' });
+  const resize = (w: number, h: number) => image.resize(w, h, { fit: 'fill', kernel: 'linear' });
+  switch (op.kind) {
+    case 'whole':
+      return image;
+    case 'resizeWindow':
+      resize(op.outWidth, op.outHeight);
+      return image.extract({ left: op.window.left, top: op.window.top, width: op.window.width, height: op.window.height });
+    case 'cropResize': {
+      const { box, outHeight, outWidth } = op;
+      const shrink = Math.min(box.width / outWidth, box.height / outHeight);
+      if (format === 'jpeg' && shrink >= SHRINK_ON_LOAD_FROM) {
+        const fullWidth = Math.round((width * outWidth) / box.width);
+        const fullHeight = Math.round((height * outHeight) / box.height);
+        const left = Math.min(Math.round((box.left * fullWidth) / width), fullWidth - outWidth);
+        const top = Math.min(Math.round((box.top * fullHeight) / height), fullHeight - outHeight);
+        resize(fullWidth, fullHeight).flop(op.flip);
+        return image.extract({ left: op.flip ? fullWidth - outWidth - left : left, top, width: outWidth, height: outHeight });
+      }
+      image.extract({ left: box.left, top: box.top, width: box.width, height: box.height });
+      return resize(outWidth, outHeight).flop(op.flip);
+    }
+  }
 }
 
 function rgbToLuma(rgb: Uint8Array, pixelsCount: number): Uint8Array {
@@ -47,42 +170,38 @@ function rgbToLuma(rgb: Uint8Array, pixelsCount: number): Uint8Array {
   return out;
 }
 
-/** Decode JPEG or PNG bytes; `what` names the file in errors. */
-export function decodeImageBytes(bytes: Uint8Array, channels: 1 | 3, what: string): DecodedImage {
-  let rgb: Uint8Array;
-  let width: number;
-  let height: number;
+/**
+ * Decode image bytes (with `op` applied) to `channels` channels; `header` is imageHeader's answer
+ * for these bytes, `what` names the file in errors.
+ */
+export async function decodeImage(
+  bytes: Buffer,
+  header: ImageHeader,
+  channels: 1 | 3,
+  op: ImageOp,
+  what: string,
+): Promise<DecodedImage> {
+  let data: Buffer;
+  let info: OutputInfo;
   try {
-    if (isJpeg(bytes)) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
-      rgb = img.data;
-      width = img.width;
-      height = img.height;
-    } else if (isPng(bytes)) {
-      const img = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      width = img.width;
-      height = img.height;
-      rgb = keepChannels(img.data, width * height, 4, 3);
-    } else {
-      throw new Error('not a JPEG or PNG file (unknown signature)');
-    }
+    const image = pipeline(bytes, header, op);
+    if (header.hasAlpha) image.removeAlpha();
+    if (header.space !== 'srgb') image.toColourspace('srgb');
+    ({ data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (e) {
-    throw new Error(`cannot decode image ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    throw fail(what, e);
   }
-  if (!(width > 0 && height > 0) || rgb.length !== width * height * 3) {
-    throw new Error(`cannot decode image ${what}: decoder returned ${rgb.length} bytes for ${width}x${height}`);
+  const { width, height } = info;
+  if (info.channels !== 3 || data.length !== width * height * 3) {
+    throw fail(what, new Error(`decoder returned ${data.length} bytes in ${info.channels} channels for ${width}x${height}`));
   }
+  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
   const pixels = channels === 3 ? rgb : rgbToLuma(rgb, width * height);
   return { pixels, shape: [height, width, channels] };
 }
 
-/** Read and decode one image file. */
-export function decodeImageFile(file: string, channels: 1 | 3 = 3): DecodedImage {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`cannot read image ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return decodeImageBytes(bytes, channels, file);
+/** Read and decode one whole image file. */
+export async function decodeImageFile(file: string, channels: 1 | 3 = 3): Promise<DecodedImage> {
+  const bytes = await readImageBytes(file);
+  return decodeImage(bytes, await imageHeader(bytes, file), channels, { kind: 'whole' }, file);
 }

@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, RngState } from '../random';
 import { assertInt, assertKnownKeys } from '../validate';
 import { checkTransform, transformOutputShape } from './augment';
-import { assembleBatch, BatchArrays, BatchTask } from './batch';
+import { assembleBatch, BatchArrays, BatchTask, checkNormalization, PixelNormalization } from './batch';
 import { sourceForItems } from './source';
 import type { Dataset, ImageShape, TransformSpec } from './types';
 import { WorkerPool } from './worker-pool';
@@ -38,11 +38,17 @@ export interface BatchLoaderOptions {
   workers?: number;
   /** Batches kept in flight ahead of the consumer with workers (default 2 x workers). */
   prefetch?: number;
+  /**
+   * Output (v / 255 - mean_c) / std_c (torchvision's ToTensor + Normalize, ./batch) instead of the
+   * default v / 255 in [0, 1]. The models here normalise inside (lib/models/normalization.ts) and
+   * take [0, 1] pixels: leave it unset for them.
+   */
+  normalization?: PixelNormalization;
 }
 
 /** One batch. The consumer disposes `x` and `y`. */
 export interface Batch {
-  /** [B, h, w, c] float32 pixels in [0, 1]. */
+  /** [B, h, w, c] float32 pixels in [0, 1] (normalised with the `normalization` option). */
   x: tf.Tensor4D;
   /** [B] int32 class indices. */
   y: tf.Tensor1D;
@@ -68,7 +74,7 @@ export interface LoaderState {
   transform: TransformSpec;
 }
 
-const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'transform', 'seed', 'workers', 'prefetch'];
+const OPTION_KEYS = ['batchSize', 'shuffle', 'dropLast', 'transform', 'seed', 'workers', 'prefetch', 'normalization'];
 const ignore = (): void => undefined;
 
 export class BatchLoader implements AsyncIterable<Batch> {
@@ -79,6 +85,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
   readonly transform: TransformSpec;
   readonly workers: number;
   readonly prefetch: number;
+  readonly normalization: PixelNormalization | undefined;
   /** Shape of every example of every batch. */
   readonly exampleShape: ImageShape;
   private readonly base: Rng;
@@ -104,6 +111,8 @@ export class BatchLoader implements AsyncIterable<Batch> {
     const seed = options.seed ?? 0;
     this.base = seed instanceof Rng ? new Rng(seed.getState()) : new Rng(seed);
     this.exampleShape = transformOutputShape(this.transform, dataset.imageShape);
+    this.normalization = options.normalization && { mean: [...options.normalization.mean], std: [...options.normalization.std] };
+    if (this.normalization) checkNormalization(where, this.normalization, this.exampleShape[2]);
     if (this.batchesPerEpoch === 0) {
       throw new Error(`${where}: ${dataset.name} has ${dataset.size} items, fewer than batchSize ${this.batchSize} with dropLast: no batches`);
     }
@@ -195,7 +204,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
           arrays = await (inFlight.get(b) as Promise<BatchArrays>);
           inFlight.delete(b);
         } else {
-          arrays = assembleBatch(this.dataset.source, this.task(epoch, b));
+          arrays = await assembleBatch(this.dataset.source, this.task(epoch, b));
         }
         const [h, w, c] = this.exampleShape;
         const n = arrays.y.length;
@@ -239,6 +248,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
       rngState: this.base.fork(`augment/${epoch}/${b}`).getState(),
       transform: this.transform,
       shape: this.exampleShape,
+      ...(this.normalization ? { normalization: this.normalization } : {}),
     };
   }
 }

@@ -4,8 +4,11 @@
  *
  * Runs in worker threads: it must not import TensorFlow.js.
  */
+import type { Rng } from '../random';
+import { applyTransform } from './augment';
+import { transformImageFile } from './file-transform';
 import { decodeImageFile } from './image-file';
-import type { DatasetSource, FileSource, ImageItem, ImageShape, MemorySource } from './types';
+import type { DatasetSource, FileSource, ImageItem, ImageShape, MemorySource, TransformSpec } from './types';
 
 /** Number of items in a source. */
 export function sourceSize(source: DatasetSource): number {
@@ -37,18 +40,37 @@ export function sourceLabel(source: DatasetSource, index: number): number {
 }
 
 /**
- * Item `index` of a source. Memory sources return a view into the shared buffer (do not modify
- * it); file sources decode the file (errors name it).
+ * Item `index` of an in-memory source (or a subset of one): a view into the shared buffer (do not
+ * modify it). File sources are decoded asynchronously: `readItem`.
  */
-export function readItem(source: DatasetSource, index: number): ImageItem {
+export function readMemoryItem(source: DatasetSource, index: number): ImageItem {
   const { root, index: i } = resolve(source, index);
   if (root.kind === 'files') {
-    const { pixels, shape } = decodeImageFile(root.files[i], root.channels);
-    return { pixels, shape, label: root.labels[i] };
+    throw new Error(`item ${index} is the image file ${root.files[i]}, decoded asynchronously: read it with await dataset.read(${index}) (readItem)`);
   }
   const [h, w, c] = root.shape;
   const n = h * w * c;
   return { pixels: root.pixels.subarray(i * n, (i + 1) * n), shape: [h, w, c] as ImageShape, label: root.labels[i] };
+}
+
+/** Item `index` of any source: file sources decode the file (errors name it), memory sources as readMemoryItem. */
+export async function readItem(source: DatasetSource, index: number): Promise<ImageItem> {
+  const { root, index: i } = resolve(source, index);
+  if (root.kind === 'memory') return readMemoryItem(root, i);
+  const { pixels, shape } = await decodeImageFile(root.files[i], root.channels);
+  return { pixels, shape, label: root.labels[i] };
+}
+
+/**
+ * Item `index` with `spec` applied (draws from `rng`, ./augment's order): file items through the
+ * fused decode of ./file-transform, memory items through applyTransform.
+ */
+export async function transformItem(source: DatasetSource, index: number, spec: TransformSpec, rng: Rng): Promise<ImageItem> {
+  const { root, index: i } = resolve(source, index);
+  const label = root.labels[i];
+  if (root.kind === 'files') return { ...(await transformImageFile(root.files[i], root.channels, spec, rng)), label };
+  const item = readMemoryItem(root, i);
+  return { ...applyTransform(item.pixels, item.shape, spec, rng), label };
 }
 
 /**

@@ -6,8 +6,8 @@
  * read them without copies; file-backed datasets (ImageNet folders) decode one file per item.
  *
  * A dataset's `source` is a plain, structured-cloneable description of where its items live.
- * The main thread and the loader's worker threads both read items through `readItem(source, i)`
- * (./source), which is what makes worker batches identical to synchronous ones.
+ * The main thread and the loader's worker threads both read items through ./source (`readItem`,
+ * `transformItem`), which is what makes worker batches identical to synchronous ones.
  */
 
 /** [height, width, channels]. */
@@ -83,8 +83,13 @@ export interface Dataset {
   readonly classNames: readonly string[];
   readonly transforms: TransformPair;
   readonly source: DatasetSource;
-  /** Item `index` (pixels may be a view into shared memory: do not modify them). */
+  /**
+   * Item `index` of an in-memory dataset (pixels may be a view into shared memory: do not modify
+   * them). File-backed datasets (ImageNet folders) decode asynchronously: `get` throws, use `read`.
+   */
   get(index: number): ImageItem;
+  /** Item `index` of any dataset (file-backed ones decode the file). */
+  read(index: number): Promise<ImageItem>;
   /** Label of item `index`, without reading its pixels. */
   label(index: number): number;
 }

@@ -12,11 +12,13 @@
  * Labels here are 0-based (class_id - 1). Test-time protocol (supplementary, after CutMix):
  * the image is resized directly to 224 x 224 (bilinear, half-pixel centres, no antialiasing),
  * and the box is rescaled with it: x' = x * W'/W, y' = y * H'/H, width and height likewise.
- * Images are decoded with jpeg-js (pure JS), grey or CMYK JPEGs as RGB.
+ * Images are decoded by lib/data/image-file (sharp/libvips; its colour rules: grey and CMYK JPEGs
+ * as RGB), then resized here with the protocol's own resize.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { decodeImageFile, DecodedImage } from '../data/image-file';
 import { assertInt, assertKnownKeys, assertOneOf } from '../validate';
 import { Box, LocalizationBatch } from './cam';
 
@@ -131,19 +133,17 @@ export function rescaleBox(box: Box, from: readonly [number, number], to: readon
 }
 
 /** Decode one image, resize it to `size` [H', W'] and rescale its box. */
-export function loadCubImage(root: string, item: CubItem, size: readonly [number, number] = [224, 224]): CubImage {
+export async function loadCubImage(root: string, item: CubItem, size: readonly [number, number] = [224, 224]): Promise<CubImage> {
   const file = path.join(root, 'images', item.file);
   if (!fs.existsSync(file)) throw new Error(`CUB-200-2011: missing image ${file} (id ${item.id}); ${LAYOUT}`);
-  // Lazy: jpeg-js is only needed when images are read.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const jpeg = require('jpeg-js') as typeof import('jpeg-js');
-  let decoded: { width: number; height: number; data: Uint8Array };
+  let decoded: DecodedImage;
   try {
-    decoded = jpeg.decode(fs.readFileSync(file), { useTArray: true, formatAsRGBA: false });
+    decoded = await decodeImageFile(file);
   } catch (e) {
-    throw new Error(`CUB-200-2011: cannot decode ${file} as JPEG: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`CUB-200-2011: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const { width, height, data } = decoded;
+  const [height, width] = decoded.shape;
+  const data = decoded.pixels;
   const x = tf.tidy(() => {
     const pixels = tf.div(tf.tensor3d(Float32Array.from(data), [height, width, 3]), 255) as tf.Tensor3D;
     if (height === size[0] && width === size[1]) return pixels;
@@ -167,7 +167,7 @@ export interface CubBatchOptions {
  * Localisation batches `{ x, y, boxes }` of a split, in image-id order (one box per image).
  * Each batch's tensors are fresh; the consumer disposes them (evaluateLocalization does).
  */
-export function cubBatches(metadata: CubMetadata, options: CubBatchOptions = {}): Generator<LocalizationBatch> {
+export function cubBatches(metadata: CubMetadata, options: CubBatchOptions = {}): AsyncGenerator<LocalizationBatch> {
   const where = 'cubBatches';
   assertKnownKeys(where, options, ['split', 'size', 'batchSize', 'limit']);
   const split = assertOneOf(where, 'split', options.split ?? 'test', ['train', 'test', 'all'] as const);
@@ -184,13 +184,13 @@ export function cubBatches(metadata: CubMetadata, options: CubBatchOptions = {})
   }
   if (items.length === 0) throw new Error(`${where}: the ${split} split of ${metadata.root} has no images`);
   // Checked above, read lazily: a bad argument fails at the call, images load batch by batch.
-  return (function* () {
+  return (async function* () {
     for (let start = 0; start < items.length; start += batchSize) {
       const chunk = items.slice(start, start + batchSize);
       const images: CubImage[] = [];
       let x: tf.Tensor4D;
       try {
-        for (const it of chunk) images.push(loadCubImage(metadata.root, it, size));
+        for (const it of chunk) images.push(await loadCubImage(metadata.root, it, size));
         x = tf.stack(images.map((im) => im.x)) as tf.Tensor4D;
       } finally {
         images.forEach((im) => im.x.dispose());

@@ -258,10 +258,10 @@ export async function runSweepRun(dir: string, index: number, options: SweepRunO
   log(`run ${index} (${run.id}): ${resume ? 'resuming from its last checkpoint' : 'starting'} (pid ${process.pid} on ${host})`);
   const callbacks: TrainCallbacks = {
     ...options.callbacks,
-    onEpoch: (record, summary) => {
+    onEpoch: async (record, summary) => {
       log(`epoch ${record.epoch}/${run.config.epochs}: loss ${record.trainLoss.toFixed(4)}, val ${record.valAccuracy.toFixed(4)}, test ${record.testAccuracy.toFixed(4)}, ${record.seconds.toFixed(1)} s`);
       writeRunStatus(runDir, status('running', { epochsDone: record.epoch }));
-      options.callbacks?.onEpoch?.(record, summary);
+      await options.callbacks?.onEpoch?.(record, summary);
     },
   };
   let final: RunStatus;

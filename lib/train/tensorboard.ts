@@ -153,10 +153,10 @@ const INTERPOLATION_STEPS = 8;
  * The interpolation grid of the module comment: [rows * (steps + 2), H, W, C] in [0, 1]. Uses the
  * first 2 * rows items of `data` (its evaluation transform; fewer rows when it is smaller).
  */
-export function interpolationGrid(model: AlignMixModel, data: Dataset): tf.Tensor4D {
+export async function interpolationGrid(model: AlignMixModel, data: Dataset): Promise<tf.Tensor4D> {
   const rows = Math.min(INTERPOLATION_ROWS, Math.floor(data.size / 2));
   if (rows < 1) throw new Error(`interpolationGrid: ${data.name} has ${data.size} items; 2 are needed`);
-  const { x } = assembleBatch(data.source, {
+  const { x } = await assembleBatch(data.source, {
     indices: Int32Array.from({ length: 2 * rows }, (_, i) => i), rngState: new Rng(0).getState(),
     transform: data.transforms.eval, shape: data.imageShape,
   });
@@ -209,7 +209,7 @@ export function tensorboardCallbacks(): TrainCallbacks {
       }
       writer?.write((e.epoch - 1) * batchesPerEpoch + e.batch, values);
     },
-    onEpoch(r) {
+    async onEpoch(r) {
       const values: SummaryValue[] = [
         { tag: 'epoch/train_loss', scalar: r.trainLoss },
         { tag: 'epoch/val_accuracy', scalar: r.valAccuracy },
@@ -223,7 +223,7 @@ export function tensorboardCallbacks(): TrainCallbacks {
         }),
       ];
       if (decoded) {
-        const grid = interpolationGrid(decoded.model, decoded.data);
+        const grid = await interpolationGrid(decoded.model, decoded.data);
         try {
           values.push({ tag: 'interpolation', ...gridPng(grid, INTERPOLATION_STEPS + 2) });
         } finally {

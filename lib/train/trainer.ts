@@ -63,6 +63,7 @@ export interface TrainCallbacks {
     trainSize: number; valData: Dataset;
   }): void;
   onBatch?(event: BatchEvent): void;
+  /** May be async: the trainer waits for it before the next epoch. */
   onEpoch?(record: EpochRecord, summary: RunSummary): void;
 }
 
@@ -82,7 +83,7 @@ function withTensorboard(callbacks: TrainCallbacks = {}): Required<TrainCallback
   return {
     onStart: (info) => { tb.onStart?.(info); callbacks.onStart?.(info); },
     onBatch: (event) => { tb.onBatch?.(event); callbacks.onBatch?.(event); },
-    onEpoch: (record, summary) => { tb.onEpoch?.(record, summary); callbacks.onEpoch?.(record, summary); },
+    onEpoch: async (record, summary) => { await tb.onEpoch?.(record, summary); await callbacks.onEpoch?.(record, summary); },
   };
 }
 
@@ -361,7 +362,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       checkpoint(epoch + 1, summary.bestValEpoch === record.epoch);
       writeMetrics(runDir, history);
       writeRunSummary(runDir, summary);
-      callbacks.onEpoch(record, summary);
+      await callbacks.onEpoch(record, summary);
     }
     return finish('completed');
 

@@ -127,7 +127,7 @@ describe('tensorboard event files', function () {
     const width = 10 * (w + 2) - 2;
     const height = 4 * (h + 2) - 2;
     for (const g of grids) assert.deepEqual(g.slice(1, 5), [width, height, [width, height], 'RGBA']);
-    const { x } = assembleBatch(data.val.source, { indices: Int32Array.of(0), rngState: new Rng(0).getState(), transform: data.val.transforms.eval, shape: data.val.imageShape });
+    const { x } = await assembleBatch(data.val.source, { indices: Int32Array.of(0), rngState: new Rng(0).getState(), transform: data.val.transforms.eval, shape: data.val.imageShape });
     const tile = Buffer.from(grids[0][5], 'base64');
     for (let p = 0; p < h * w; p++) {
       for (let ch = 0; ch < 3; ch++) assert.equal(tile[4 * p + ch], Math.round(255 * x[p * c + (c === 3 ? ch : 0)]), `pixel ${p} channel ${ch}`);

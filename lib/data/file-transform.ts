@@ -1,0 +1,40 @@
+/**
+ * A per-example transform (./augment) applied to an image file, fused with decoding where the
+ * transform resamples: RandomResizedCrop and Resize + CenterCrop are done by libvips while
+ * decoding (./image-file: crop, resize, flip and shrink-on-load in one pass), so only the output-sized
+ * pixels reach JavaScript. The random draws and their order are applyTransform's (./augment): the
+ * crop box (from the image size in the file header), then the flip, then the colour draws.
+ * Other transforms decode the whole image and run applyTransform on it.
+ *
+ * Runs in worker threads: no TensorFlow.js imports.
+ */
+import { Rng } from '../random';
+import { applyColorDraws, applyTransform, sampleColorDraws, sampleResizedCropBox, TransformedImage } from './augment';
+import { decodeImage, imageHeader, readImageBytes } from './image-file';
+import { centreCropOffset, shorterSideSize } from './resize';
+import type { ImageShape, TransformSpec } from './types';
+
+/** Read `file`, decode it to `channels` channels and apply `spec` with draws from `rng`. Errors name the file. */
+export async function transformImageFile(file: string, channels: 1 | 3, spec: TransformSpec, rng: Rng): Promise<TransformedImage> {
+  const bytes = await readImageBytes(file);
+  const header = await imageHeader(bytes, file);
+  switch (spec.kind) {
+    case 'randomResizedCrop': {
+      const box = sampleResizedCropBox(rng, header.height, header.width, spec.scale, spec.ratio);
+      const [outHeight, outWidth] = spec.size;
+      const flip = spec.flip && rng.uniform() < 0.5;
+      const { pixels, shape } = await decodeImage(bytes, header, channels, { kind: 'cropResize', box, outHeight, outWidth, flip }, file);
+      return { pixels: spec.color ? applyColorDraws(pixels, shape, sampleColorDraws(rng, spec.color)) : pixels, shape };
+    }
+    case 'resizeCenterCrop': {
+      const [outHeight, outWidth] = shorterSideSize(header.height, header.width, spec.resize);
+      const window = { top: centreCropOffset(outHeight, spec.crop), left: centreCropOffset(outWidth, spec.crop), height: spec.crop, width: spec.crop };
+      return decodeImage(bytes, header, channels, { kind: 'resizeWindow', outHeight, outWidth, window }, file);
+    }
+    case 'none':
+    case 'padCropFlip': {
+      const { pixels, shape } = await decodeImage(bytes, header, channels, { kind: 'whole' }, file);
+      return applyTransform(pixels, shape as ImageShape, spec, rng);
+    }
+  }
+}
