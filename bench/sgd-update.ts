@@ -4,7 +4,7 @@
  * lib/train/optim.ts that the active backend offers, timed in rounds (interleaved) in one
  * process so the machine's load hits them alike.
  *
- *   npx ts-node --transpile-only bench/sgd-update.ts [--reps 30] [--warmup 3]
+ *   npm run bench:update -- [--reps 30] [--warmup 3]
  */
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
