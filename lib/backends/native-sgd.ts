@@ -203,12 +203,15 @@ export class NativeSgdKernel implements SgdKernel {
 }
 
 /**
- * The native SGD kernel when the active backend is tfjs-node's (with the internals it needs) and
- * every parameter is float32 (the kernels are used for float32 here), else null.
+ * The native SGD kernel when the active backend is tfjs-node's (with the internals it needs),
+ * every parameter is float32 (the kernels are used for float32 here) and the weight decay's
+ * factor wd / m stays moderate (momentum 0 or at least 1e-3: a tiny momentum would scale p by a
+ * huge factor before multiplying it back, losing the buffer's digits or overflowing), else null.
  */
 export function nativeSgdKernel(params: tf.Variable[], rule: SgdRule): NativeSgdKernel | null {
   const native = nativeOpExecutor();
   const internals = native && backendInternals(native);
   if (!native || !internals || params.some((p) => p.dtype !== 'float32')) return null;
+  if (rule.weightDecay && rule.momentum > 0 && rule.momentum < 1e-3) return null;
   return new NativeSgdKernel(native, internals, rule);
 }

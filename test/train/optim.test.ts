@@ -171,6 +171,17 @@ describe('SGD', () => {
       });
     }
 
+    it('leaves a momentum below 1e-3 with weight decay to the TF.js path', () => {
+      const p = tf.tidy(() => tf.variable(tf.zeros([2])));
+      const tiny = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1e-4, weightDecay: 1e-4 });
+      const usual = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1e-3, weightDecay: 1e-4 });
+      assert.equal(tiny.implementation, 'tfjs');
+      assert.equal(usual.implementation, 'native');
+      tiny.dispose();
+      usual.dispose();
+      p.dispose();
+    });
+
     it('matches a hand-computed step, restores a TF.js state and frees what it made', () => {
       const before = tf.memory().numTensors;
       const p = tf.tidy(() => tf.variable(tf.tensor1d([2, -1])));
