@@ -8,7 +8,9 @@ export interface TfeOpAttr { name: string; type: number; value: unknown }
 
 /** The parts of tfjs-node's NodeJSKernelBackend used here. */
 export interface NativeOpExecutor {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
+  binding: {
+    TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_SHAPE: number; TF_FLOAT: number;
+  };
   executeMultipleOutputs(name: string, attrs: TfeOpAttr[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
 }
 

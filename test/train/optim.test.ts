@@ -29,11 +29,13 @@ describe('SGD', () => {
     { momentum: 0.9, wd: 1e-4, dampening: 0, nesterov: false },
     { momentum: 0.9, wd: 5e-4, dampening: 0, nesterov: true },
     { momentum: 0.5, wd: 0, dampening: 0.1, nesterov: false },
+    { momentum: 0.5, wd: 1e-2, dampening: 0.3, nesterov: false },
     { momentum: 0, wd: 1e-2, dampening: 0, nesterov: false },
-  ]) {
-    it(`follows PyTorch's update rule (${JSON.stringify(o)})`, () => {
+  ]) for (const implementation of ['auto', 'tfjs'] as const) {
+    it(`follows PyTorch's update rule (${JSON.stringify(o)}, implementation ${implementation})`, () => {
       const p = tf.variable(tf.tensor1d([1.5]));
-      const sgd = new SGD([{ name: 'all', params: [['p', p]] }], { momentum: o.momentum, weightDecay: o.wd, dampening: o.dampening, nesterov: o.nesterov });
+      const sgd = new SGD([{ name: 'all', params: [['p', p]] }], { momentum: o.momentum, weightDecay: o.wd, dampening: o.dampening, nesterov: o.nesterov, implementation });
+      assert.equal(sgd.implementation, implementation === 'auto' && tf.getBackend() === 'tensorflow' ? 'native' : 'tfjs');
       const grads = [0.3, -0.2, 0.7, 0.1];
       const expected = torchSgd(1.5, grads, 0.1, o);
       grads.forEach((g, i) => {
@@ -85,11 +87,129 @@ describe('SGD', () => {
     assert.deepEqual(run(3), run(null));
   });
 
+  describe('native implementation (TensorFlow training kernels) against the TF.js one', () => {
+    before(function () {
+      if (tf.getBackend() !== 'tensorflow') {
+        console.warn(`    SKIPPED: the native SGD needs the 'tensorflow' backend; this run is on '${tf.getBackend()}'`);
+        this.skip();
+      }
+    });
+
+    /** Two groups (lr 0.1 and 0.01) of random parameters, the same values for every call. */
+    const makeParams = () => {
+      const shapes: Record<string, number[]> = { 'classifier.w': [6, 3], 'classifier.b': [3], 'body.conv': [3, 3, 2, 4], 'body.bn': [4] };
+      const params = Object.fromEntries(Object.entries(shapes).map(([path, shape], i) => [path, tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 11 + i))]));
+      const groups = [
+        { name: 'classifier', params: [['classifier.w', params['classifier.w']], ['classifier.b', params['classifier.b']]] as [string, tf.Variable][] },
+        { name: 'body', params: [['body.conv', params['body.conv']], ['body.bn', params['body.bn']]] as [string, tf.Variable][] },
+      ];
+      return { params, groups };
+    };
+    const lr = { classifier: 0.1, body: 0.01 };
+    /** Gradients of step i (fixed per path and step; 'body.bn' gets none on step 2, as a frozen parameter). */
+    const gradsAt = (params: Record<string, tf.Variable>, i: number) => {
+      const grads: tf.NamedTensorMap = {};
+      Object.entries(params).forEach(([path, p], k) => {
+        if (!(path === 'body.bn' && i === 2)) grads[p.name] = tf.randomNormal(p.shape, 0, 0.5, 'float32', 100 * i + k + 1);
+      });
+      return grads;
+    };
+    /** Largest |a - b| / max(1, |b|) over the elements. */
+    const relDiff = (a: tf.Tensor, b: tf.Tensor) => {
+      const x = Array.from(a.dataSync()), y = b.dataSync();
+      return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]) / Math.max(1, Math.abs(y[i]))), 0);
+    };
+    // Float32 rounding: the two formulations group the sums differently, a few ulp (1.2e-7 each)
+    // per step at values of order 1; 6 steps stay well under 1e-6.
+    const TOL = 1e-6;
+
+    for (const o of [
+      { momentum: 0.9, weightDecay: 1e-4 },
+      { momentum: 0.9, weightDecay: 5e-4, nesterov: true },
+      { momentum: 0.5, weightDecay: 1e-2, dampening: 0.3 },
+      { momentum: 0.8, weightDecay: 0 },
+      { momentum: 0, weightDecay: 1e-2 },
+    ]) {
+      it(`gives the same parameters and momentum buffers after 6 steps (${JSON.stringify(o)})`, () => {
+        const runs = (['auto', 'tfjs'] as const).map((implementation) => {
+          const { params, groups } = makeParams();
+          const sgd = new SGD(groups, { ...o, implementation });
+          for (let i = 0; i < 6; i++) {
+            if (i === 4) params['body.conv'].assign(tf.mul(params['body.conv'], 0.5)); // reassigned from outside (a checkpoint load)
+            const grads = gradsAt(params, i);
+            // A clone shares the parameter's data: the step must leave the clone's value alone.
+            const held = i === 3 ? tf.clone(params['classifier.w']) : null;
+            const heldBefore = held && Array.from(held.dataSync());
+            sgd.step(grads, lr);
+            if (held) {
+              assert.deepEqual(Array.from(held.dataSync()), heldBefore, 'a clone of a parameter keeps its value through the step');
+              assert.notDeepEqual(Array.from(params['classifier.w'].dataSync()), heldBefore, 'the parameter itself moved');
+              held.dispose();
+            }
+            tf.dispose(Object.values(grads));
+          }
+          return { params, sgd, state: sgd.getState() };
+        });
+        const [native, plain] = runs;
+        assert.equal(native.sgd.implementation, 'native');
+        assert.equal(plain.sgd.implementation, 'tfjs');
+        for (const path of Object.keys(plain.params)) {
+          const d = relDiff(native.params[path], plain.params[path]);
+          assert.ok(d < TOL, `${path}: parameters differ by ${d}`);
+        }
+        assert.deepEqual(Object.keys(native.state.buffers).sort(), Object.keys(plain.state.buffers).sort());
+        assert.equal(Object.keys(plain.state.buffers).length, o.momentum ? 4 : 0);
+        for (const path of Object.keys(plain.state.buffers)) {
+          const d = relDiff(native.state.buffers[path], plain.state.buffers[path]);
+          assert.ok(d < TOL, `${path}: momentum buffers differ by ${d}`);
+        }
+        assert.equal(native.state.step, 6);
+        for (const r of runs) {
+          tf.dispose([...Object.values(r.params), ...Object.values(r.state.buffers)]);
+          r.sgd.dispose();
+        }
+      });
+    }
+
+    it('leaves a momentum below 1e-3 with weight decay to the TF.js path', () => {
+      const p = tf.tidy(() => tf.variable(tf.zeros([2])));
+      const tiny = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1e-4, weightDecay: 1e-4 });
+      const usual = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1e-3, weightDecay: 1e-4 });
+      assert.equal(tiny.implementation, 'tfjs');
+      assert.equal(usual.implementation, 'native');
+      tiny.dispose();
+      usual.dispose();
+      p.dispose();
+    });
+
+    it('matches a hand-computed step, restores a TF.js state and frees what it made', () => {
+      const before = tf.memory().numTensors;
+      const p = tf.tidy(() => tf.variable(tf.tensor1d([2, -1])));
+      const sgd = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 0.9, weightDecay: 0.1 });
+      const buf = tf.tensor1d([0.5, 1]);
+      sgd.setState({ step: 3, buffers: { p: buf } });
+      const g = tf.tensor1d([0.3, -0.2]);
+      sgd.step({ [p.name]: g }, { g: 0.5 });
+      // d = g + 0.1 p = [0.5, -0.3]; buf = 0.9 buf + d = [0.95, 0.6]; p -= 0.5 buf = [1.525, -1.3]
+      const state = sgd.getState();
+      assert.equal(state.step, 4);
+      const [bufExpected, pExpected] = [tf.tensor1d([0.95, 0.6]), tf.tensor1d([1.525, -1.3])];
+      assert.ok(relDiff(state.buffers.p, bufExpected) < 1e-7, `buffer ${state.buffers.p.dataSync()}`);
+      assert.ok(relDiff(p, pExpected) < 1e-7, `parameter ${p.dataSync()}`);
+      assert.deepEqual(Array.from(buf.dataSync()), [0.5, 1], 'the restored tensor is copied, not updated in place');
+      tf.dispose([buf, g, bufExpected, pExpected, ...Object.values(state.buffers)]);
+      sgd.dispose();
+      p.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+  });
+
   it('rejects bad options and mismatched states', () => {
     const p = tf.variable(tf.zeros([2]));
     assert.throws(() => new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1.5, weightDecay: 0 }), /momentum must be in \[0, 1\]/);
     assert.throws(() => new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 0.9, weightDecay: 0, lr: 1 } as never), /unknown option 'lr'/);
     assert.throws(() => new SGD([{ name: 'a', params: [['p', p]] }, { name: 'b', params: [['p', p]] }], { momentum: 0, weightDecay: 0 }), /more than one group/);
+    assert.throws(() => new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 0, weightDecay: 0, implementation: 'gpu' as never }), /unknown implementation 'gpu'/);
     const sgd = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 0.9, weightDecay: 0 });
     const wrong = tf.zeros([3]);
     assert.throws(() => sgd.setState({ step: 1, buffers: { p: wrong } }), /has shape \[3\] but the parameter has \[2\]/);
