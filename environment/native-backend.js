@@ -19,6 +19,12 @@
  * offline / mirrored machines cannot reach. The wheel ships libtensorflow_cc.so.2 and
  * libtensorflow_framework.so.2, which export every TF_/TFE_ function the addon calls.
  *
+ * Also builds build/native/stderr_gate.node (environment/stderr-gate/stderr_gate.c, one C file
+ * compiled with the system compiler against Node's headers, about a second; rebuilt when the source,
+ * the flags or Node's N-API version change): lib/backend.ts diverts the process's stderr through it
+ * while TensorFlow's libraries load, so their start-up log lines stay out (kernel/README.md, "Quiet
+ * TensorFlow"). Without a compiler or Node's headers that step is skipped and the lines show.
+ *
  * Environment:
  *   ALIGNMIX_NATIVE=0            skip (use wasm/cpu)
  *   ALIGNMIX_NATIVE_FORCE=1      rebuild even if the addon already loads (ignores the cache)
@@ -34,6 +40,9 @@ const cp = require('child_process');
 const dns = require('dns');
 
 const DEFAULT_WHEEL = 'tensorflow-cpu==2.21.0';
+const REPO = path.resolve(__dirname, '..');
+const GATE_SOURCE = path.join(__dirname, 'stderr-gate', 'stderr_gate.c');
+const GATE_ADDON = path.join(REPO, 'build', 'native', 'stderr_gate.node');
 const LOG = (msg) => console.log(`[alignmix native] ${msg}`);
 
 function tfjsNodeDir() {
@@ -199,8 +208,8 @@ function buildFromWheel(pkgDir, spec, outDir) {
     const preGyp = require.resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp', { paths: [pkgDir] });
     const args = [preGyp, 'install', '--build-from-source'];
     // Offline node-gyp needs this Node's own headers; without them it tries to download them.
-    const nodeDir = process.env.npm_config_nodedir || path.resolve(path.dirname(process.execPath), '..');
-    if (fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
+    const nodeDir = nodeHeadersDir();
+    if (nodeDir) args.push(`--nodedir=${nodeDir}`);
     run(process.execPath, args, { cwd: pkgDir, timeout: 20 * 60 * 1000 });
 
     // Keep only what runs: the addon and the two libraries (RUNPATH $ORIGIN/../../deps/lib).
@@ -217,6 +226,41 @@ function buildFromWheel(pkgDir, spec, outDir) {
   }
 }
 
+/** Node's own headers (node_api.h), as node-gyp needs them offline: <prefix>/include/node. */
+function nodeHeadersDir() {
+  const nodeDir = process.env.npm_config_nodedir || path.resolve(path.dirname(process.execPath), '..');
+  return fs.existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h')) ? nodeDir : null;
+}
+
+/**
+ * Compile the stderr gate (see the header) into build/native/ unless the build there was made from
+ * the same source, flags and N-API version (a .stamp file next to it holds their hash).
+ */
+function buildStderrGate() {
+  const nodeDir = nodeHeadersDir();
+  if (!nodeDir) {
+    LOG("stderr gate skipped: Node's headers (include/node/node_api.h) not found; TensorFlow's start-up lines will show");
+    return;
+  }
+  const cc = process.env.CC || 'cc';
+  const flags = ['-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=stderr_gate', `-I${path.join(nodeDir, 'include', 'node')}`, ...(os.platform() === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [])];
+  const stamp = require('crypto').createHash('sha256').update(fs.readFileSync(GATE_SOURCE)).update(JSON.stringify([cc, flags, process.versions.napi])).digest('hex');
+  const stampFile = `${GATE_ADDON}.stamp`;
+  if (fs.existsSync(GATE_ADDON) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf-8') === stamp) return;
+  fs.mkdirSync(path.dirname(GATE_ADDON), { recursive: true });
+  // A new file renamed into place: never rewrite an existing (possibly hard-linked) addon in place.
+  const fresh = `${GATE_ADDON}.${process.pid}.tmp`;
+  const r = cp.spawnSync(cc, [...flags, GATE_SOURCE, '-o', fresh], { encoding: 'utf-8' });
+  if (r.status !== 0) {
+    fs.rmSync(fresh, { force: true });
+    LOG(`stderr gate not built (${cc}: ${(r.error ? r.error.message : r.stderr).trim().split('\n')[0]}); TensorFlow's start-up lines will show`);
+    return;
+  }
+  fs.renameSync(fresh, GATE_ADDON);
+  fs.writeFileSync(stampFile, stamp);
+  LOG(`stderr gate built: ${path.relative(REPO, GATE_ADDON)}`);
+}
+
 function tryDownloadRoute(pkgDir) {
   LOG('trying the standard tfjs-node download ...');
   run(process.execPath, [path.join(pkgDir, 'scripts', 'install.js')], { cwd: pkgDir, timeout: 15 * 60 * 1000 });
@@ -230,6 +274,7 @@ async function main() {
   if (os.platform() !== 'linux' && os.platform() !== 'darwin') {
     LOG(`no wheel route for ${os.platform()}; use tfjs-node's own installer.`);
   }
+  buildStderrGate();
   const pkgDir = tfjsNodeDir();
   if (!pkgDir) {
     LOG('@tensorflow/tfjs-node is not installed; alignmix will use a pure-npm backend.');

@@ -6,10 +6,8 @@
  * on the fly; its executor: the vm run, the `exports` object that holds top-level variables, the
  * `require` that loads compiled lib/ modules). This module wraps both and adds what tslab lacks:
  *
- * - compiler options: the project's tsconfig.json type-checking options (strict, ...) on top of
- *   tslab's, and inline source maps, so runtime errors can name cell lines. tslab reads the
- *   TypeScript module through `require`, so a wrapper object put in `require.cache` first is what
- *   it sees (the module's own exports are getters and cannot be reassigned).
+ * - the compiler: the project's TypeScript with tsconfig.json's checks and inline source maps, so
+ *   runtime errors can name cell lines (kernel/typescript.js).
  * - declarations of a failed cell: tslab keeps them only when the cell succeeds; here a cell that
  *   compiled keeps its declarations even when it throws or is interrupted (variables set before
  *   the failure keep their values, those after it are undefined).
@@ -28,70 +26,19 @@ const path = require('path');
 const util = require('util');
 const { AsyncLocalStorage, createHook } = require('async_hooks');
 const { SourceMap } = require('module');
+const { installTypeScript } = require('./typescript');
 
-/** Type-checking options taken from tsconfig.json (emit options stay tslab's: ES2022, ESNext modules). */
-const TSCONFIG_CHECKS = ['strict', 'noImplicitAny', 'strictNullChecks', 'noImplicitOverride', 'noFallthroughCasesInSwitch', 'noImplicitReturns', 'noUnusedLocals', 'noUnusedParameters', 'exactOptionalPropertyTypes'];
 const CELL_FILE = /alignmix-cell-(\d+)/;
 const ORIGIN = Symbol('alignmix.cell');
 /**
- * Chained tensor ops (`x.reshape([4])`): tfjs-core declares them in this module augmentation but
- * registers them on Tensor.prototype only when this module runs, which its CommonJS build cannot
- * load (ES module files); the @tensorflow/tfjs bundle registers the same methods on tfjs-core's
- * Tensor class, so the kernel loads it once a cell has loaded tfjs-core.
+ * Chained tensor ops (`x.reshape([4])`): tfjs-core declares them (kernel/typescript.js makes them
+ * type-check) but registers them on Tensor.prototype only when this module runs, which its CommonJS
+ * build cannot load (ES module files); the @tensorflow/tfjs bundle registers the same methods on
+ * tfjs-core's Tensor class, so the kernel loads it once a cell has loaded tfjs-core.
  */
 const CHAINED_OPS = '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 
-/**
- * Load tslab's TypeScript through a wrapper that adds tsconfig.json's checks to the watch compiler and
- * inline source maps to its CommonJS pass. Must run before tslab's converter is first required.
- */
-function installTypeScript(tslabDir, rootDir) {
-  const tsPath = require.resolve('@tslab/typescript-for-tslab', { paths: [path.join(tslabDir, 'dist')] });
-  const real = require(tsPath);
-  // tslab 1.0.22 drives TypeScript's watch compiler through a single-slot timer and throws
-  // "Unexpected pending rebuildTimer" when TypeScript asks for a second one, which a directory
-  // watcher event (a folder or file created or deleted under a folder the compiled code imports
-  // from) makes it do; from then on every cell would fail. With inert directory watchers only the
-  // program-update timer remains. Edits to existing files are still seen (file watchers stay); a
-  // file created after a failed import needs a kernel restart.
-  real.sys.watchDirectory = () => ({ close() {} });
-  const checks = projectCheckOptions(real, rootDir);
-  const wrapper = {};
-  for (const key of Object.keys(real)) {
-    if (key !== 'createWatchCompilerHost' && key !== 'transpileModule') Object.defineProperty(wrapper, key, { get: () => real[key], enumerable: true });
-  }
-  Object.defineProperty(wrapper, 'createWatchCompilerHost', {
-    enumerable: true,
-    value: (roots, options, ...rest) => real.createWatchCompilerHost([...roots, ...chainedOpsTypes(rootDir)], { ...options, ...checks, inlineSourceMap: true }, ...rest),
-  });
-  Object.defineProperty(wrapper, 'transpileModule', {
-    enumerable: true,
-    value: (input, opts) => real.transpileModule(input, { ...opts, compilerOptions: { ...opts.compilerOptions, inlineSourceMap: true } }),
-  });
-  require.cache[tsPath].exports = wrapper;
-  return { ts: real, checks };
-}
-
-/** The declaration file of tfjs-core's chained ops, as an extra root file of every cell's program (or none). */
-function chainedOpsTypes(rootDir) {
-  try {
-    return [require.resolve(`${CHAINED_OPS}.d.ts`, { paths: [rootDir] })];
-  } catch {
-    return [];
-  }
-}
-
-/** tsconfig.json's type-checking options (strict, ...), or {} without a tsconfig.json. */
-function projectCheckOptions(ts, rootDir) {
-  const file = path.join(rootDir, 'tsconfig.json');
-  if (!ts.sys.fileExists(file)) return {};
-  const parsed = ts.parseConfigFileTextToJson(file, ts.sys.readFile(file));
-  if (parsed.error) throw new Error(`alignmix kernel: ${file}: ${ts.flattenDiagnosticMessageText(parsed.error.messageText, '\n')}`);
-  const opts = (parsed.config && parsed.config.compilerOptions) || {};
-  return Object.fromEntries(TSCONFIG_CHECKS.filter((k) => k in opts).map((k) => [k, opts[k]]));
-}
-
-/** The inline source maps of a compiled cell, in the order they were appended. */
+/** The inline source maps of a compiled cell or lib/ file, in the order they were appended. */
 function inlineMaps(js) {
   const maps = [];
   for (const m of js.matchAll(/\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)/g)) {
@@ -105,9 +52,7 @@ class Cells {
    * @param {{rootDir: string, tslabDir: string, onLateError: (cell: object|null, err: unknown) => void}} opts
    */
   constructor({ rootDir, tslabDir, onLateError }) {
-    const { ts, checks } = installTypeScript(tslabDir, rootDir);
-    this.ts = ts;
-    this.checkOptions = checks;
+    this.ts = installTypeScript(tslabDir, rootDir).ts;
     const { createConverter, isCompleteCode } = require(path.join(tslabDir, 'dist', 'converter.js'));
     const { createExecutor } = require(path.join(tslabDir, 'dist', 'executor.js'));
     this.isCompleteCode = isCompleteCode;
@@ -115,6 +60,8 @@ class Cells {
     this.decls = '';
     this.lastConverted = null;
     this.compiled = new Map(); // cell id -> { maps, lines, count }
+    /** Compiled lib/ files as the executor loads them: absolute .js path -> inline source maps. */
+    this.compiledFiles = new Map();
     this.nextId = 1;
     this.current = null;
     this.als = new AsyncLocalStorage();
@@ -136,6 +83,7 @@ class Cells {
           out.output += `\n//# sourceURL=alignmix-cell-${id}`;
           self.compiled.set(id, { maps: inlineMaps(out.output), jsLines: out.output.split('\n').length, lines: src.split('\n'), count: self.current ? self.current.count : null });
         }
+        for (const side of out.sideOutputs || []) self.compiledFiles.set(side.path, inlineMaps(side.data));
         return out;
       },
       inspect: (_prevDecl, src, pos) => node.inspect(self.decls, src, pos),
@@ -343,7 +291,9 @@ class Cells {
         continue;
       }
       if (isInternalFrame(file)) continue;
-      traceback.push(`    at ${fn ? fn + ' ' : ''}(${path.isAbsolute(file) ? path.relative(process.cwd(), file) : file}:${l}:${c})`);
+      const source = this.compiledFiles.has(file) ? throughMaps(this.compiledFiles.get(file), Number(l), Number(c)) : null;
+      const [shownFile, shownLine, shownColumn] = source ? [file.replace(/\.js$/, '.ts'), source.line, source.column] : [file, l, c];
+      traceback.push(`    at ${fn ? fn + ' ' : ''}(${path.isAbsolute(shownFile) ? path.relative(process.cwd(), shownFile) : shownFile}:${shownLine}:${shownColumn})`);
     }
     return { ename, evalue, traceback };
   }
@@ -352,15 +302,13 @@ class Cells {
   cellPosition(id, line, column) {
     const cell = this.compiled.get(id);
     // Past the compiled code is the executor's `})(__tslab__.exports, ...)` call, not cell code.
-    if (!cell || cell.maps.length < 2 || line > cell.jsLines) return null;
+    if (!cell || line > cell.jsLines) return null;
     // The executor prepends its function wrapper to line 1, which holds only CommonJS boilerplate.
-    const toModule = cell.maps[cell.maps.length - 1].findEntry(line - 1, column - 1);
-    if (toModule.originalLine === undefined) return null;
-    const toTs = cell.maps[0].findEntry(toModule.originalLine, toModule.originalColumn);
-    if (toTs.originalLine === undefined) return null;
-    // The converter compiles "export {};\n" + cell, so TypeScript line n is cell line n (1-based).
-    const cellLine = toTs.originalLine;
-    return { label: cell.count != null ? `In[${cell.count}]` : 'cell', line: cellLine, column: toTs.originalColumn + 1, source: cell.lines[cellLine - 1] };
+    const where = throughMaps(cell.maps, line, column);
+    if (!where) return null;
+    // The converter compiles "export {};\n" + cell, so TypeScript line n + 1 (1-based) is cell line n.
+    const cellLine = where.line - 1;
+    return { label: cell.count != null ? `In[${cell.count}]` : 'cell', line: cellLine, column: where.column, source: cell.lines[cellLine - 1] };
   }
 
   /** TypeScript diagnostics as one Jupyter error: each at cell line:column with its source line. */
@@ -443,6 +391,20 @@ class Cells {
   close() {
     this.executor.close();
   }
+}
+
+/**
+ * A position (1-based line and column) in code compiled by tslab's two passes, mapped to the
+ * TypeScript source: through the CommonJS -> ES module map (appended last), then the ES module ->
+ * TypeScript map (first). Null where either map has no entry.
+ */
+function throughMaps(maps, line, column) {
+  if (maps.length < 2) return null;
+  const toModule = maps[maps.length - 1].findEntry(line - 1, column - 1);
+  if (toModule.originalLine === undefined) return null;
+  const toTs = maps[0].findEntry(toModule.originalLine, toModule.originalColumn);
+  if (toTs.originalLine === undefined) return null;
+  return { line: toTs.originalLine + 1, column: toTs.originalColumn + 1 };
 }
 
 function interruptedError() {

@@ -14,6 +14,7 @@ const crypto = require('crypto');
 const { Connection, PROTOCOL_VERSION, warn } = require('./wire');
 const { Cells } = require('./cells');
 const { mimeBundle } = require('./mime');
+const { History, historyFile } = require('./history');
 
 const KERNEL_API_KEY = Symbol.for('alignmix.kernel');
 /** Quiet time after the last kernel_info reply before the compiler is built (see dispatch). */
@@ -25,8 +26,8 @@ class Kernel {
     this.tslabDir = tslabDir;
     this.conn = new Connection(connectionFile);
     this.executionCount = 0;
-    /** [{ line, input, output }] of this session; output is the result's text/plain or null. */
-    this.history = [];
+    /** Cells of this and earlier kernel sessions (kernel/history.js). */
+    this.history = new History(historyFile(rootDir));
     this.comms = new Map();
     this.commTargets = new Map();
     /** registerRenderer entries: name -> value => MIME bundle | null. */
@@ -98,7 +99,7 @@ class Kernel {
         case 'inspect_request':
           return this.reply(socket, msg, 'inspect_reply', this.inspect(msg.content));
         case 'history_request':
-          return this.reply(socket, msg, 'history_reply', { status: 'ok', history: this.historyQuery(msg.content) });
+          return this.reply(socket, msg, 'history_reply', { status: 'ok', history: this.history.query(msg.content) });
         case 'comm_info_request':
           return this.reply(socket, msg, 'comm_info_reply', { status: 'ok', comms: this.commInfo(msg.content.target_name) });
         case 'comm_open':
@@ -136,7 +137,8 @@ class Kernel {
   }
 
   kernelInfo() {
-    const tsVersion = this.cells ? this.cells.ts.version : require(require.resolve('@tslab/typescript-for-tslab/package.json', { paths: [path.join(this.tslabDir, 'dist')] })).version;
+    // The project's TypeScript, which compiles cells (kernel/typescript.js); read without loading it.
+    const tsVersion = JSON.parse(fs.readFileSync(require.resolve('typescript/package.json', { paths: [this.rootDir] }), 'utf-8')).version;
     const tslabVersion = JSON.parse(fs.readFileSync(path.join(this.tslabDir, 'package.json'), 'utf-8')).version;
     const own = JSON.parse(fs.readFileSync(path.join(this.rootDir, 'package.json'), 'utf-8')).version;
     return {
@@ -152,7 +154,7 @@ class Kernel {
         pygments_lexer: 'typescript',
         codemirror_mode: { name: 'javascript', typescript: true, mode: 'typescript' },
       },
-      banner: `alignmix kernel ${own}: TypeScript ${tsVersion} (tslab ${tslabVersion} compiler), Node.js ${process.version}`,
+      banner: `alignmix kernel ${own}: TypeScript ${tsVersion} (through tslab ${tslabVersion}'s converter), Node.js ${process.version}`,
       help_links: [],
       debugger: false,
     };
@@ -161,15 +163,25 @@ class Kernel {
   // ---------------------------------------------------------------------------------- execute
 
   async execute(msg) {
-    const { code, silent = false, store_history = true, stop_on_error = true } = msg.content;
+    const { code, silent = false, store_history = true } = msg.content;
     const storeHistory = store_history && !silent;
     if (storeHistory) this.executionCount += 1;
     const count = this.executionCount;
     if (!silent) this.conn.send('iopub', 'execute_input', { code, execution_count: count }, msg);
-    const entry = storeHistory ? { line: count, input: code, output: null } : null;
-    if (entry) this.history.push(entry);
+    const entry = storeHistory ? this.history.add(count, code) : null;
     const cell = { parent: msg, count, silent, payload: [] };
     this.lastParent = msg;
+    try {
+      return await this.runCell(msg, cell, entry);
+    } finally {
+      if (entry) this.history.finish(entry);
+    }
+  }
+
+  /** Run the cell of execute request `msg`: its result or error on iopub, then the execute_reply; the result's text goes to the history `entry`. */
+  async runCell(msg, cell, entry) {
+    const { code, silent = false, stop_on_error = true } = msg.content;
+    const count = cell.count;
     const result = await this.cells.run(code, cell);
     if (result.error) {
       if (!silent) this.conn.send('iopub', 'error', result.error, msg);
@@ -380,7 +392,7 @@ class Kernel {
     };
   }
 
-  // ---------------------------------------------------------------------------------- completion, inspection, history
+  // ---------------------------------------------------------------------------------- completion, inspection
 
   complete({ code, cursor_pos: pos }) {
     const info = this.cells.complete(code, pos);
@@ -392,25 +404,6 @@ class Kernel {
     if (!info) return { status: 'ok', found: false, data: {}, metadata: {} };
     const { printQuickInfo } = require(path.join(this.tslabDir, 'dist', 'inspect.js'));
     return { status: 'ok', found: true, data: { 'text/plain': printQuickInfo(info) }, metadata: {} };
-  }
-
-  /** history_request: tail / range / search over this session's cells (session number 1). */
-  historyQuery({ hist_access_type: type, output = false, n, start = 0, stop, pattern = '*', unique = false }) {
-    const session = 1;
-    const row = (e) => [session, e.line, output ? [e.input, e.output] : e.input];
-    if (type === 'tail') return this.history.slice(-(n || this.history.length)).map(row);
-    if (type === 'range') return this.history.filter((e) => e.line >= start && (stop == null || stop === 0 || e.line < stop)).map(row);
-    if (type === 'search') {
-      const glob = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]') + '$');
-      let hits = this.history.filter((e) => glob.test(e.input));
-      if (unique) {
-        const seen = new Set();
-        hits = hits.reverse().filter((e) => !seen.has(e.input) && seen.add(e.input)).reverse();
-      }
-      if (n) hits = hits.slice(-n);
-      return hits.map(row);
-    }
-    return [];
   }
 
   shutdown() {

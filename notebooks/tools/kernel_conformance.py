@@ -10,10 +10,12 @@ checks below go through jupyter_client directly: interrupting an awaited loop st
 the state, tracebacks name cell lines, comms round-trip, late async errors land on their cell,
 tensors render as execute_result, stdin input, display updates by display_id.
 """
+import json
 import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 import unittest
 from pathlib import Path
@@ -56,12 +58,23 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
 
     @classmethod
     def setUpClass(cls):
+        # The kernel keeps history in a file across sessions (kernel/history.js): give it a file of
+        # its own with one earlier session, so the checks neither read nor add to the user's history.
+        cls.history_dir = tempfile.mkdtemp(prefix="alignmix-history-")
+        history = Path(cls.history_dir) / "history.jsonl"
+        history.write_text(json.dumps({"session": 1, "line": 4, "input": "earlierSession * 2", "output": "84"}) + "\n")
+        os.environ["ALIGNMIX_HISTORY_FILE"] = str(history)
         super().setUpClass()
         # The kernel answers kernel_info before it builds its compiler (seconds); wait for that here
         # so the first check's 15 s budget is spent on the check.
         msg_id = cls.kc.execute("0")
         while cls.kc.get_shell_msg(timeout=SLOW)["parent_header"].get("msg_id") != msg_id:
             pass
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.history_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ helpers
 
@@ -107,11 +120,25 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         info = reply["content"]
         self.assertEqual(info["status"], "ok")
         self.assertEqual(info["implementation"], "alignmix")
-        # The TypeScript that compiles cells (tslab's), not a hard-coded string.
-        ts_pkg = Path(__file__).resolve().parents[2] / "node_modules" / "@tslab" / "typescript-for-tslab" / "package.json"
-        import json
-
+        # The TypeScript that compiles cells: the project's devDependency, not tslab's bundled 5.0.
+        ts_pkg = Path(__file__).resolve().parents[2] / "node_modules" / "typescript" / "package.json"
         self.assertEqual(info["language_info"]["version"], json.loads(ts_pkg.read_text())["version"])
+        # ... and it is what compiles: NoInfer is a TypeScript 5.4 lib type (5.0 says "Cannot find name").
+        reply, messages = self.outputs("const pick = <T,>(xs: T[], fallback: NoInfer<T>) => xs[0] ?? fallback; pick([3], 4)")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual([m["content"]["data"]["text/plain"] for m in messages if m["msg_type"] == "execute_result"], ["3"])
+
+    def test_alignmix_history_across_sessions(self):
+        # The earlier session written in setUpClass is found, with its number; this kernel is session 2.
+        reply, _ = self.outputs("const thisSession = 21; thisSession * 2")
+        self.assertEqual(reply["status"], "ok")
+        msg_id = self.kc.history(hist_access_type="search", pattern="*Session * 2", output=True, raw=True)
+        rows = self.collect(msg_id)[0]["history"]
+        self.assertEqual([tuple(rows[0][:2]), rows[0][2][1]], [(1, 4), "84"])
+        self.assertEqual(rows[-1][0], 2)
+        self.assertEqual(rows[-1][2], ["const thisSession = 21; thisSession * 2", "42"])
+        msg_id = self.kc.history(hist_access_type="range", session=1, start=1, stop=None, raw=True, output=False)
+        self.assertEqual(self.collect(msg_id)[0]["history"], [[1, 4, "earlierSession * 2"]])
 
     def test_alignmix_repo_root_imports(self):
         reply, messages = self.outputs("import { quickMode } from './lib/train/plan'; console.log(process.cwd(), typeof quickMode)", timeout=SLOW)
@@ -163,6 +190,17 @@ class AlignmixKernelTests(jupyter_kernel_test.KernelTests):
         # A failed cell keeps the declarations it made before failing.
         reply, messages = self.outputs("before + 1")
         self.assertEqual((reply["status"], messages[0]["content"]["data"]["text/plain"]), ("ok", "2"))
+
+    def test_alignmix_traceback_maps_lib_frames_to_typescript(self):
+        # A lib/ file compiled on the fly: its frames name the .ts file and line, found here in the source.
+        config = Path(__file__).resolve().parents[2] / "lib" / "train" / "config.ts"
+        throw_line = next(i for i, line in enumerate(config.read_text().splitlines(), 1) if "throw new Error(`Unknown protocol" in line)
+        reply, messages = self.outputs("import { resolveConfig } from './lib/train/config';\nresolveConfig('no-such-protocol', {});", timeout=SLOW)
+        self.assertEqual(reply["status"], "error")
+        tb = "\n".join(next(m for m in messages if m["msg_type"] == "error")["content"]["traceback"])
+        self.assertIn(f"(lib/train/config.ts:{throw_line}:", tb)
+        self.assertNotIn("config.js", tb)
+        self.assertIn("(In[", tb)
 
     def test_alignmix_type_error_is_an_error_message(self):
         reply, messages = self.outputs("const n: number = 1;\nconst s: string = n;")
