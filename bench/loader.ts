@@ -24,6 +24,7 @@ import { Command } from 'commander';
 import { Rng } from '../lib/random';
 import { randomResizedCrop } from '../lib/data/augment';
 import { WorkerPool } from '../lib/data/worker-pool';
+import { assertInt } from '../lib/validate';
 import type { FileSource } from '../lib/data/types';
 import { median, Timing } from './timing';
 
@@ -114,6 +115,8 @@ export interface LoaderBenchOptions {
 
 /** Our figure: ms per image of a pass of `images` images through `workers` worker threads. */
 export async function timeOurLoader(o: LoaderBenchOptions): Promise<Timing & { images_per_s: number }> {
+  for (const key of ['workers', 'images', 'reps'] as const) assertInt('bench:loader', key, o[key], 1);
+  assertInt('bench:loader', 'warmup', o.warmup, 0);
   const list = benchFileList(await benchImages(), o.images);
   const transform = randomResizedCrop(224);
   const pool = new WorkerPool(o.workers);
