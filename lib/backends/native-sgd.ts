@@ -48,6 +48,7 @@ interface NodeBackendInternals {
   getInputTensorIds(tensors: tf.TensorInfo[]): number[];
   binding: {
     executeOp(name: string, attrs: TfeOpAttr[], inputIds: number[], numOutputs: number): { id: number }[];
+    createTensor(shape: number[], dtype: number, values: Float32Array): number;
     deleteTensor(id: number): void;
   };
 }
@@ -55,13 +56,20 @@ interface NodeBackendInternals {
 function backendInternals(native: NativeOpExecutor): NodeBackendInternals | null {
   const b = native as unknown as Partial<NodeBackendInternals>;
   const ok = typeof b.tensorMap?.get === 'function' && typeof b.getInputTensorIds === 'function'
-    && typeof b.binding?.executeOp === 'function' && typeof b.binding?.deleteTensor === 'function';
+    && typeof b.binding?.executeOp === 'function' && typeof b.binding?.createTensor === 'function'
+    && typeof b.binding?.deleteTensor === 'function';
   return ok ? (b as NodeBackendInternals) : null;
 }
 
+/** A resource variable: the TF.js tensor holding its handle, and that handle's id. */
+interface Variable {
+  handle: tf.Tensor;
+  id: number;
+}
+
 interface Slot {
-  param: tf.Tensor;
-  buffer: tf.Tensor | null;
+  param: Variable;
+  buffer: Variable | null;
   /** Tensor handle id of the TF.js variable when `param` last matched it (-1: never). */
   syncedHandle: number;
 }
@@ -69,39 +77,62 @@ interface Slot {
 /** Distinct resource names within the process (TF keeps named resources until destroyed). */
 let nextVariableId = 0;
 
+/**
+ * Most scalar constants kept at once. A step uses a handful (learning rate per group, the weight
+ * decay factors, the momentum); a schedule that changes the learning rate every step adds one per
+ * step, so the cache is emptied when it reaches this size.
+ */
+const MAX_SCALARS = 64;
+
 export class NativeSgdKernel implements SgdKernel {
   private readonly slots = new Map<string, Slot>();
+  /** float32 scalar constants as TensorFlow tensor handle ids, by value (see scalar()). */
+  private readonly scalars = new Map<number, number>();
   private readonly dtype: TfeOpAttr[];
-  private readonly floatT: TfeOpAttr;
-  private readonly noLocking: TfeOpAttr;
+  private readonly gradientDescentAttrs: TfeOpAttr[];
+  private readonly momentumAttrs: TfeOpAttr[];
 
   constructor(private readonly native: NativeOpExecutor, private readonly internals: NodeBackendInternals, private readonly rule: SgdRule) {
     const b = native.binding;
     this.dtype = [{ name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }];
-    this.floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
-    this.noLocking = { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false };
+    const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+    const noLocking = { name: 'use_locking', type: b.TF_ATTR_BOOL, value: false };
+    this.gradientDescentAttrs = [floatT, noLocking];
+    this.momentumAttrs = [floatT, noLocking, { name: 'use_nesterov', type: b.TF_ATTR_BOOL, value: rule.nesterov }];
   }
 
+  /**
+   * The hot path of a training step: every kernel runs through tfjs-node's op binding on handle
+   * ids, with cached scalar constants, so a parameter costs three TensorFlow calls besides its
+   * two kernels and creates no TF.js tensor.
+   */
   update(path: string, p: tf.Variable, g: tf.Tensor, lr: number): void {
     const { momentum, weightDecay, dampening, nesterov } = this.rule;
     const s = this.slot(path, p);
-    if (s.syncedHandle !== this.handleOf(p)) this.assign(s.param, p);
-    tf.tidy(() => {
+    let [pId, gId] = this.internals.getInputTensorIds([p, g]);
+    if (s.syncedHandle !== pId) this.assign(s.param, p);
+    let scaledGrad: tf.Tensor | null = null;
+    try {
       if (momentum) {
         const first = !s.buffer;
-        if (!s.buffer) s.buffer = this.newVariable(p.shape, tf.zeros(p.shape));
+        if (!s.buffer) s.buffer = this.newVariable(p.shape, 0);
         const scale = first ? 1 : 1 - dampening;
-        if (weightDecay) this.gradientDescent(s.buffer, (-scale * weightDecay) / momentum, p);
-        if (nesterov && weightDecay) this.gradientDescent(s.param, lr * weightDecay, p);
-        const attrs = [this.floatT, this.noLocking, { name: 'use_nesterov', type: this.native.binding.TF_ATTR_BOOL, value: nesterov }];
-        const grad = scale === 1 ? g : tf.mul(g, scale);
-        this.finalUpdate(p, s.param, 'ResourceApplyMomentum', attrs, [s.param, s.buffer, tf.scalar(lr), grad, tf.scalar(momentum)]);
+        if (weightDecay) this.gradientDescent(s.buffer, (-scale * weightDecay) / momentum, pId);
+        if (nesterov && weightDecay) this.gradientDescent(s.param, lr * weightDecay, pId);
+        if (scale !== 1) {
+          scaledGrad = tf.mul(g, scale);
+          [gId] = this.internals.getInputTensorIds([scaledGrad]);
+        }
+        pId = this.finalUpdate(p, s.param, 'ResourceApplyMomentum', this.momentumAttrs,
+          [s.param.id, s.buffer.id, this.scalar(lr), gId, this.scalar(momentum)]);
       } else {
-        if (weightDecay) this.gradientDescent(s.param, lr * weightDecay, p);
-        this.finalUpdate(p, s.param, 'ResourceApplyGradientDescent', [this.floatT, this.noLocking], [s.param, tf.scalar(lr), g]);
+        if (weightDecay) this.gradientDescent(s.param, lr * weightDecay, pId);
+        pId = this.finalUpdate(p, s.param, 'ResourceApplyGradientDescent', this.gradientDescentAttrs, [s.param.id, this.scalar(lr), gId]);
       }
-    });
-    s.syncedHandle = this.handleOf(p);
+    } finally {
+      scaledGrad?.dispose();
+    }
+    s.syncedHandle = pId;
   }
 
   bufferPaths(): string[] {
@@ -131,6 +162,7 @@ export class NativeSgdKernel implements SgdKernel {
     this.clearBuffers();
     for (const slot of this.slots.values()) this.destroy(slot.param);
     this.slots.clear();
+    this.clearScalars();
   }
 
   private slot(path: string, p: tf.Variable): Slot {
@@ -142,35 +174,49 @@ export class NativeSgdKernel implements SgdKernel {
     return slot;
   }
 
-  private handleOf(t: tf.Tensor): number {
-    return this.internals.getInputTensorIds([t])[0];
+  /** The handle id of a float32 scalar tensor holding `value`, made on first use and kept. */
+  private scalar(value: number): number {
+    let id = this.scalars.get(value);
+    if (id === undefined) {
+      if (this.scalars.size >= MAX_SCALARS) this.clearScalars();
+      id = this.internals.binding.createTensor([], this.native.binding.TF_FLOAT, Float32Array.of(value));
+      this.scalars.set(value, id);
+    }
+    return id;
+  }
+
+  private clearScalars(): void {
+    for (const id of this.scalars.values()) this.internals.binding.deleteTensor(id);
+    this.scalars.clear();
   }
 
   /**
-   * Run the step's last kernel `op` (it updates `param` and no longer reads p) and leave the new
-   * value in the TF.js variable p: in place when p is the only TF.js tensor on its data id (see
-   * the file comment), else by assignment.
+   * Run the step's last kernel `op` on input handle ids (it updates `param` and no longer reads
+   * p) and leave the new value in the TF.js variable p: in place when p is the only TF.js tensor
+   * on its data id (see the file comment), else by assignment. Returns p's new handle id.
    */
-  private finalUpdate(p: tf.Variable, param: tf.Tensor, op: string, attrs: TfeOpAttr[], inputs: tf.Tensor[]): void {
+  private finalUpdate(p: tf.Variable, param: Variable, op: string, attrs: TfeOpAttr[], inputIds: number[]): number {
     const { tensorMap, binding } = this.internals;
-    const ids = this.internals.getInputTensorIds(inputs);
-    const handle = this.handleOf(p);
     const data = tensorMap.get(p.dataId);
     if (data && data.refCount === 1) {
-      binding.deleteTensor(handle);
+      binding.deleteTensor(data.id);
       try {
-        binding.executeOp(op, attrs, ids, 0);
+        binding.executeOp(op, attrs, inputIds, 0);
       } finally {
-        data.id = binding.executeOp('ReadVariableOp', this.dtype, [ids[0]], 1)[0].id;
+        data.id = binding.executeOp('ReadVariableOp', this.dtype, [param.id], 1)[0].id;
       }
-    } else {
-      this.native.executeMultipleOutputs(op, attrs, inputs, 0);
-      p.assign(this.read(param));
+      return data.id;
     }
+    binding.executeOp(op, attrs, inputIds, 0);
+    p.assign(this.read(param));
+    return this.internals.getInputTensorIds([p])[0];
   }
 
-  /** A float32 resource variable of `shape` (kept out of any enclosing tidy), optionally set to `init`. */
-  private newVariable(shape: number[], init?: tf.Tensor): tf.Tensor {
+  /**
+   * A float32 resource variable of `shape` (its handle kept out of any enclosing tidy),
+   * optionally set to `init`: a tensor, or a number to fill it with.
+   */
+  private newVariable(shape: number[], init?: tf.Tensor | number): Variable {
     const b = this.native.binding;
     const handle = tf.keep(this.native.executeMultipleOutputs('VarHandleOp', [
       { name: 'container', type: b.TF_ATTR_STRING, value: '' },
@@ -178,27 +224,34 @@ export class NativeSgdKernel implements SgdKernel {
       ...this.dtype,
       { name: 'shape', type: b.TF_ATTR_SHAPE, value: shape },
     ], [], 1)[0]);
-    if (init) this.assign(handle, init);
-    return handle;
+    const variable = { handle, id: this.internals.getInputTensorIds([handle])[0] };
+    if (typeof init === 'number') {
+      const value = tf.fill(shape, init);
+      this.assign(variable, value);
+      value.dispose();
+    } else if (init) {
+      this.assign(variable, init);
+    }
+    return variable;
   }
 
-  private assign(variable: tf.Tensor, value: tf.Tensor): void {
-    this.native.executeMultipleOutputs('AssignVariableOp', this.dtype, [variable, value], 0);
+  private assign(variable: Variable, value: tf.Tensor): void {
+    this.native.executeMultipleOutputs('AssignVariableOp', this.dtype, [variable.handle, value], 0);
   }
 
-  private read(variable: tf.Tensor): tf.Tensor {
-    return this.native.executeMultipleOutputs('ReadVariableOp', this.dtype, [variable], 1)[0];
+  private read(variable: Variable): tf.Tensor {
+    return this.native.executeMultipleOutputs('ReadVariableOp', this.dtype, [variable.handle], 1)[0];
   }
 
-  /** variable -= alpha * delta, in place (unless the variable's memory is shared). */
-  private gradientDescent(variable: tf.Tensor, alpha: number, delta: tf.Tensor): void {
-    this.native.executeMultipleOutputs('ResourceApplyGradientDescent', [this.floatT, this.noLocking], [variable, tf.scalar(alpha), delta], 0);
+  /** variable -= alpha * delta (a handle id), in place (unless the variable's memory is shared). */
+  private gradientDescent(variable: Variable, alpha: number, deltaId: number): void {
+    this.internals.binding.executeOp('ResourceApplyGradientDescent', this.gradientDescentAttrs, [variable.id, this.scalar(alpha), deltaId], 0);
   }
 
-  private destroy(variable: tf.Tensor): void {
+  private destroy(variable: Variable): void {
     const b = this.native.binding;
-    this.native.executeMultipleOutputs('DestroyResourceOp', [{ name: 'ignore_lookup_error', type: b.TF_ATTR_BOOL, value: true }], [variable], 0);
-    variable.dispose();
+    this.native.executeMultipleOutputs('DestroyResourceOp', [{ name: 'ignore_lookup_error', type: b.TF_ATTR_BOOL, value: true }], [variable.handle], 0);
+    variable.handle.dispose();
   }
 }
 

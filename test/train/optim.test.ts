@@ -171,6 +171,32 @@ describe('SGD', () => {
       });
     }
 
+    it('follows learning rates that change every step (more distinct constants than it keeps at once)', () => {
+      // 2 new rates a step for 40 steps: the native kernel's cache of scalar constants (64) is
+      // emptied and refilled on the way.
+      const steps = 40;
+      const runs = (['auto', 'tfjs'] as const).map((implementation) => {
+        const { params, groups } = makeParams();
+        const sgd = new SGD(groups, { momentum: 0.9, weightDecay: 5e-4, implementation });
+        for (let i = 0; i < steps; i++) {
+          const grads = gradsAt(params, i);
+          sgd.step(grads, { classifier: 0.1 * 0.97 ** i, body: 0.01 * 0.95 ** i });
+          tf.dispose(Object.values(grads));
+        }
+        return { params, sgd };
+      });
+      const [native, plain] = runs;
+      assert.equal(native.sgd.implementation, 'native');
+      for (const path of Object.keys(plain.params)) {
+        const d = relDiff(native.params[path], plain.params[path]);
+        assert.ok(d < TOL, `${path}: parameters differ by ${d}`);
+      }
+      for (const r of runs) {
+        tf.dispose(Object.values(r.params));
+        r.sgd.dispose();
+      }
+    });
+
     it('leaves a momentum below 1e-3 with weight decay to the TF.js path', () => {
       const p = tf.tidy(() => tf.variable(tf.zeros([2])));
       const tiny = new SGD([{ name: 'g', params: [['p', p]] }], { momentum: 1e-4, weightDecay: 1e-4 });
