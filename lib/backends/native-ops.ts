@@ -21,6 +21,77 @@ export function nativeOpExecutor(): NativeOpExecutor | null {
   return typeof backend.executeMultipleOutputs === 'function' && backend.binding ? backend as NativeOpExecutor : null;
 }
 
+/** What tfjs-node's op binding returns per output: a TensorFlow tensor handle id and its metadata. */
+export interface TensorMetadata { id: number; shape: number[]; dtype: number }
+
+/**
+ * The parts of tfjs-node's NodeJSKernelBackend below its op executor (backend internals; the
+ * version is pinned in package.json, and nodeBackendInternals checks that they are there):
+ * tensor handle ids, TF.js tensors made from op outputs, and the raw op binding, which runs an
+ * op on handle ids without making a TF.js tensor per input or output.
+ */
+export interface NodeBackendInternals extends NativeOpExecutor {
+  /** Per data id: the TensorFlow tensor handle id and how many TF.js tensors share the data id. */
+  tensorMap: { get(dataId: object): { id: number; refCount: number } | undefined };
+  /** Handle ids of tensors (creating the handles of tensors whose values are still in JS). */
+  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
+  /** A TF.js tensor (in the current tidy scope) owning the handle of an op output. */
+  createOutputTensor(metadata: TensorMetadata): tf.Tensor;
+  binding: NativeOpExecutor['binding'] & {
+    TF_INT32: number;
+    executeOp(name: string, attrs: TfeOpAttr[], inputIds: number[], numOutputs: number): TensorMetadata[];
+    createTensor(shape: number[], dtype: number, values: Float32Array | Int32Array): number;
+    deleteTensor(id: number): void;
+  };
+}
+
+/** nativeOpExecutor() with the internals of NodeBackendInternals, or null. */
+export function nodeBackendInternals(): NodeBackendInternals | null {
+  const native = nativeOpExecutor();
+  const b = native as unknown as Partial<NodeBackendInternals> | null;
+  const ok = !!b && typeof b.tensorMap?.get === 'function' && typeof b.getInputTensorIds === 'function'
+    && typeof b.createOutputTensor === 'function' && typeof b.binding?.executeOp === 'function'
+    && typeof b.binding?.createTensor === 'function' && typeof b.binding?.deleteTensor === 'function';
+  return ok ? (b as NodeBackendInternals) : null;
+}
+
+/** Handle ids of int32 scalars holding reduction axes, made once per backend and kept. */
+const axisHandles = new WeakMap<object, Map<number, number>>();
+
+function axisHandle(internals: NodeBackendInternals, axis: number): number {
+  let handles = axisHandles.get(internals);
+  if (!handles) axisHandles.set(internals, (handles = new Map()));
+  let id = handles.get(axis);
+  if (id === undefined) {
+    id = internals.binding.createTensor([], internals.binding.TF_INT32, Int32Array.of(axis));
+    handles.set(axis, id);
+  }
+  return id;
+}
+
+/**
+ * sum over `axis` (kept, as size 1) of x / y, y broadcast against x: tf.sum(tf.div(x, y), axis,
+ * true). On the native backend, TensorFlow's RealDiv and Sum run straight on the op binding: the
+ * same two kernels, so the same result, without the TF.js tensor of the quotient and the axis
+ * tensor that tfjs-node's Sum kernel uploads on every call. Batched Sinkhorn (lib/ot/sinkhorn.ts)
+ * runs one per half-step on small matrices, where those costs are a good part of the time.
+ */
+export function sumOfQuotient(x: tf.Tensor, y: tf.Tensor, axis: number): tf.Tensor {
+  const internals = nodeBackendInternals();
+  if (!internals || x.dtype !== 'float32' || y.dtype !== 'float32') return tf.tidy(() => tf.sum(tf.div(x, y), axis, true));
+  const b = internals.binding;
+  const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const quotient = b.executeOp('RealDiv', [floatT], internals.getInputTensorIds([x, y]), 1)[0];
+  try {
+    const sumAttrs = [
+      { name: 'keep_dims', type: b.TF_ATTR_BOOL, value: true }, floatT, { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+    ];
+    return internals.createOutputTensor(b.executeOp('Sum', sumAttrs, [quotient.id, axisHandle(internals, axis)], 1)[0]);
+  } finally {
+    b.deleteTensor(quotient.id);
+  }
+}
+
 /**
  * ReLU's gradient as TensorFlow's single ReluGrad kernel (dy where x > 0, else 0). TF.js computes
  * it as dy * step(x), and tfjs-node's Step is a composite of IsNan, Fill and Select: measured with

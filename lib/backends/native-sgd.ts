@@ -33,33 +33,12 @@
  * if anything else changed the variable meanwhile (a checkpoint load, another optimiser), `param`
  * is reloaded from it.
  *
- * The handle swap uses tfjs-node's backend internals (its tensor map and op binding; the version
- * is pinned in package.json); nativeSgdKernel checks that they are there.
+ * The handle swap uses tfjs-node's backend internals (its tensor map and op binding:
+ * NodeBackendInternals in ./native-ops.ts, which checks that they are there).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SgdKernel, SgdRule } from '../train/optim';
-import { NativeOpExecutor, TfeOpAttr, nativeOpExecutor } from './native-ops';
-
-/** The parts of tfjs-node's NodeJSKernelBackend behind a tensor's data id. */
-interface NodeBackendInternals {
-  /** Per data id: the TensorFlow tensor handle id and how many TF.js tensors share the data id. */
-  tensorMap: { get(dataId: object): { id: number; refCount: number } | undefined };
-  /** Handle ids of tensors (creating the handles of tensors whose values are still in JS). */
-  getInputTensorIds(tensors: tf.TensorInfo[]): number[];
-  binding: {
-    executeOp(name: string, attrs: TfeOpAttr[], inputIds: number[], numOutputs: number): { id: number }[];
-    createTensor(shape: number[], dtype: number, values: Float32Array): number;
-    deleteTensor(id: number): void;
-  };
-}
-
-function backendInternals(native: NativeOpExecutor): NodeBackendInternals | null {
-  const b = native as unknown as Partial<NodeBackendInternals>;
-  const ok = typeof b.tensorMap?.get === 'function' && typeof b.getInputTensorIds === 'function'
-    && typeof b.binding?.executeOp === 'function' && typeof b.binding?.createTensor === 'function'
-    && typeof b.binding?.deleteTensor === 'function';
-  return ok ? (b as NodeBackendInternals) : null;
-}
+import { NodeBackendInternals, TfeOpAttr, nodeBackendInternals } from './native-ops';
 
 /** A resource variable: the TF.js tensor holding its handle, and that handle's id. */
 interface Variable {
@@ -92,7 +71,7 @@ export class NativeSgdKernel implements SgdKernel {
   private readonly gradientDescentAttrs: TfeOpAttr[];
   private readonly momentumAttrs: TfeOpAttr[];
 
-  constructor(private readonly native: NativeOpExecutor, private readonly internals: NodeBackendInternals, private readonly rule: SgdRule) {
+  constructor(private readonly native: NodeBackendInternals, private readonly rule: SgdRule) {
     const b = native.binding;
     this.dtype = [{ name: 'dtype', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }];
     const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
@@ -109,7 +88,7 @@ export class NativeSgdKernel implements SgdKernel {
   update(path: string, p: tf.Variable, g: tf.Tensor, lr: number): void {
     const { momentum, weightDecay, dampening, nesterov } = this.rule;
     const s = this.slot(path, p);
-    let [pId, gId] = this.internals.getInputTensorIds([p, g]);
+    let [pId, gId] = this.native.getInputTensorIds([p, g]);
     if (s.syncedHandle !== pId) this.assign(s.param, p);
     let scaledGrad: tf.Tensor | null = null;
     try {
@@ -121,7 +100,7 @@ export class NativeSgdKernel implements SgdKernel {
         if (nesterov && weightDecay) this.gradientDescent(s.param, lr * weightDecay, pId);
         if (scale !== 1) {
           scaledGrad = tf.mul(g, scale);
-          [gId] = this.internals.getInputTensorIds([scaledGrad]);
+          [gId] = this.native.getInputTensorIds([scaledGrad]);
         }
         pId = this.finalUpdate(p, s.param, 'ResourceApplyMomentum', this.momentumAttrs,
           [s.param.id, s.buffer.id, this.scalar(lr), gId, this.scalar(momentum)]);
@@ -179,14 +158,14 @@ export class NativeSgdKernel implements SgdKernel {
     let id = this.scalars.get(value);
     if (id === undefined) {
       if (this.scalars.size >= MAX_SCALARS) this.clearScalars();
-      id = this.internals.binding.createTensor([], this.native.binding.TF_FLOAT, Float32Array.of(value));
+      id = this.native.binding.createTensor([], this.native.binding.TF_FLOAT, Float32Array.of(value));
       this.scalars.set(value, id);
     }
     return id;
   }
 
   private clearScalars(): void {
-    for (const id of this.scalars.values()) this.internals.binding.deleteTensor(id);
+    for (const id of this.scalars.values()) this.native.binding.deleteTensor(id);
     this.scalars.clear();
   }
 
@@ -196,7 +175,7 @@ export class NativeSgdKernel implements SgdKernel {
    * on its data id (see the file comment), else by assignment. Returns p's new handle id.
    */
   private finalUpdate(p: tf.Variable, param: Variable, op: string, attrs: TfeOpAttr[], inputIds: number[]): number {
-    const { tensorMap, binding } = this.internals;
+    const { tensorMap, binding } = this.native;
     const data = tensorMap.get(p.dataId);
     if (data && data.refCount === 1) {
       binding.deleteTensor(data.id);
@@ -209,7 +188,7 @@ export class NativeSgdKernel implements SgdKernel {
     }
     binding.executeOp(op, attrs, inputIds, 0);
     p.assign(this.read(param));
-    return this.internals.getInputTensorIds([p])[0];
+    return this.native.getInputTensorIds([p])[0];
   }
 
   /**
@@ -224,7 +203,7 @@ export class NativeSgdKernel implements SgdKernel {
       ...this.dtype,
       { name: 'shape', type: b.TF_ATTR_SHAPE, value: shape },
     ], [], 1)[0]);
-    const variable = { handle, id: this.internals.getInputTensorIds([handle])[0] };
+    const variable = { handle, id: this.native.getInputTensorIds([handle])[0] };
     if (typeof init === 'number') {
       const value = tf.fill(shape, init);
       this.assign(variable, value);
@@ -245,7 +224,7 @@ export class NativeSgdKernel implements SgdKernel {
 
   /** variable -= alpha * delta (a handle id), in place (unless the variable's memory is shared). */
   private gradientDescent(variable: Variable, alpha: number, deltaId: number): void {
-    this.internals.binding.executeOp('ResourceApplyGradientDescent', this.gradientDescentAttrs, [variable.id, this.scalar(alpha), deltaId], 0);
+    this.native.binding.executeOp('ResourceApplyGradientDescent', this.gradientDescentAttrs, [variable.id, this.scalar(alpha), deltaId], 0);
   }
 
   private destroy(variable: Variable): void {
@@ -262,9 +241,8 @@ export class NativeSgdKernel implements SgdKernel {
  * huge factor before multiplying it back, losing the buffer's digits or overflowing), else null.
  */
 export function nativeSgdKernel(params: tf.Variable[], rule: SgdRule): NativeSgdKernel | null {
-  const native = nativeOpExecutor();
-  const internals = native && backendInternals(native);
-  if (!native || !internals || params.some((p) => p.dtype !== 'float32')) return null;
+  const native = nodeBackendInternals();
+  if (!native || params.some((p) => p.dtype !== 'float32')) return null;
   if (rule.weightDecay && rule.momentum > 0 && rule.momentum < 1e-3) return null;
-  return new NativeSgdKernel(native, internals, rule);
+  return new NativeSgdKernel(native, rule);
 }

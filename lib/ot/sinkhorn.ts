@@ -7,8 +7,9 @@
  * P = diag(u) K diag(v) with K = exp(-C/eps), and Sinkhorn-Knopp alternately rescales rows and
  * columns (Cuturi 2013):
  *
- *   'exp'  u <- (1/r) / (K v),   v <- (1/r') / (K^T u)     (K v as a broadcast product and a
- *          row sum: 3 kernels per half-step, faster than batched matMul for r = 16)
+ *   'exp'  u <- (1/r) / (K v),   v <- (1/r') / (K^T u)     (kept as the sums u and v are the
+ *          reciprocals of: a broadcast division and a sum per half-step, see expScalings;
+ *          faster than batched matMul for r = 16)
  *   'log'  with S = -C/eps and log-scalings f = log u, g = log v:
  *          f <- log(1/r)  - logsumexp_j (S_ij + g_j)
  *          g <- log(1/r') - logsumexp_i (S_ij + f_i),    P = exp(S + f + g)
@@ -60,6 +61,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   assertFinite, assertInRange, assertInt, assertKnownKeys, assertOneOf, assertPositive, assertRank,
 } from '../validate';
+import { sumOfQuotient } from '../backends/native-ops';
 import { squaredDistancesUnchecked } from './cost';
 import { withoutGradient } from './detach';
 import {
@@ -186,7 +188,7 @@ const SAFE_LOG_SCALING = 40;
 /**
  * The 'log' solver: log potentials f [B, r, 1], g [B, 1, r'] on S = -C/eps, advanced by
  * kernel-domain scaling between absorptions (the "stabilised" Sinkhorn of Schmitzer 2019):
- * every ABSORB_EVERY iterations K~ = exp(S + f + g) is formed, u and v scale it with 3 kernels
+ * every ABSORB_EVERY iterations K~ = exp(S + f + g) is formed, u and v scale it with 2 kernels
  * per half-step (the log-domain half-step takes 8), and then log u, log v are absorbed into f, g.
  * K~ is a near-plan, so u and v stay close to 1; a window whose scalings left the safe range
  * (non-finite, or past SAFE_LOG_SCALING: a huge cost range at the start, a tiny eps) is redone
@@ -196,7 +198,8 @@ const SAFE_LOG_SCALING = 40;
  * so that the first window starts from a near-plan. After it, one half-step changes log u or
  * log v by at most log(r r') (a row of the near-plan K~ sums to at least 1/(r r')), so for
  * r = 16 windows are redone only when convergence is far from smooth; `safeLogScaling` (a
- * test hook, default SAFE_LOG_SCALING) sets the threshold.
+ * test hook, default SAFE_LOG_SCALING) sets the threshold. exp(S + f + g) is formed once per
+ * f, g: the plan checked at an absorption point is also the next window's K~.
  */
 export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogScaling = SAFE_LOG_SCALING): Scalings {
   const [batch, r, rp] = scaled.shape;
@@ -204,33 +207,48 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
   const logB = Math.log(1 / rp);
   let f: tf.Tensor = tf.zeros([batch, r, 1]);
   let g: tf.Tensor = tf.zeros([batch, 1, rp]);
-  const logRows = () => { f = replace(f, () => tf.sub(logA, logSumExpKeep(tf.add(scaled, g), 2))); };
-  const logCols = () => { g = replace(g, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1))); };
+  /** exp(S + f + g) for the current f, g, once formed (owned here until a window takes it). */
+  let nearPlan: tf.Tensor3D | null = null;
+  /** Replace f and/or g (each from the old f, g), dropping the near-plan formed from them. */
+  const setPotentials = (nextF: (() => tf.Tensor) | null, nextG: (() => tf.Tensor) | null) => {
+    if (nextF) f = replace(f, nextF);
+    if (nextG) g = replace(g, nextG);
+    nearPlan?.dispose();
+    nearPlan = null;
+  };
+  const formNearPlan = (): tf.Tensor3D => (nearPlan ??= tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D);
+  const logRows = () => setPotentials(() => tf.sub(logA, logSumExpKeep(tf.add(scaled, g), 2)), null);
+  const logCols = () => setPotentials(null, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1)));
   const logIterate = () => { if (exact === 'cols') { logRows(); logCols(); } else { logCols(); logRows(); } };
 
   let window: { kernel: tf.Tensor3D; scalings: KernelScalings } | null = null;
   let inWindow = 0;
-  /** True when the open window's u, v are finite and within safeLogScaling (one read back). */
-  const windowSafe = (): boolean => {
-    if (!window) return false;
-    const { u, v } = window.scalings.state();
-    const size = tf.tidy(() => tf.add(tf.max(tf.abs(tf.log(u))), tf.max(tf.abs(tf.log(v)))));
+  /**
+   * log u, log v of the open window when they are finite and max|log u| + max|log v| <=
+   * safeLogScaling (one read back), else null. The caller disposes them.
+   */
+  const safeLogScalings = (): { logU: tf.Tensor; logV: tf.Tensor } | null => {
+    if (!window) return null;
+    const logs = window.scalings.logScalings();
+    const size = tf.tidy(() => tf.add(tf.max(tf.abs(logs.logU)), tf.max(tf.abs(logs.logV))));
     const value = size.dataSync()[0];
     size.dispose();
-    return value <= safeLogScaling; // false for NaN and Infinity
+    if (value <= safeLogScaling) return logs; // false for NaN and Infinity
+    tf.dispose([logs.logU, logs.logV]);
+    return null;
   };
-  /** End the window: absorb u, v into f, g when `safe`, else redo its iterations in the log domain. */
-  const settle = (safe: boolean) => {
+  /** End the window: absorb `logs` (its log u, log v) into f, g, or without them redo its iterations in the log domain. */
+  const settle = (logs: { logU: tf.Tensor; logV: tf.Tensor } | null) => {
     if (!window) return;
-    if (safe) {
-      const { u, v } = window.scalings.state();
-      f = replace(f, () => tf.add(f, tf.log(u)));
-      g = replace(g, () => tf.add(g, tf.log(v)));
+    if (logs) {
+      const { logU, logV } = logs;
+      setPotentials(() => tf.add(f, logU), () => tf.add(g, logV));
+      tf.dispose([logU, logV]);
     }
     window.scalings.dispose();
     window.kernel.dispose();
     window = null;
-    if (!safe) for (let i = 0; i < inWindow; i++) logIterate();
+    if (!logs) for (let i = 0; i < inWindow; i++) logIterate();
     inWindow = 0;
   };
   let done = 0;
@@ -244,52 +262,65 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
         return;
       }
       if (!window) {
-        const kernel = tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D;
+        const kernel = formNearPlan();
+        nearPlan = null;
         window = { kernel, scalings: expScalings(kernel, exact) };
       }
       window.scalings.iterate();
       inWindow += 1;
       // Absorb at multiples of ABSORB_EVERY, where the default check interval reads the plan.
-      if (done % ABSORB_EVERY === 0) settle(windowSafe());
+      if (done % ABSORB_EVERY === 0) settle(safeLogScalings());
     },
     normalizeExact: () => { if (exact === 'cols') logCols(); else logRows(); },
     plan: () => {
       if (window) {
-        if (windowSafe()) return window.scalings.plan();
-        settle(false);
+        const logs = safeLogScalings();
+        if (logs) {
+          tf.dispose([logs.logU, logs.logV]);
+          return window.scalings.plan();
+        }
+        settle(null);
       }
-      return tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D;
+      return tf.clone(formNearPlan());
     },
     dispose: () => {
       if (window) { window.scalings.dispose(); window.kernel.dispose(); }
-      tf.dispose([f, g]);
+      tf.dispose([f, g, ...(nearPlan ? [nearPlan] : [])]);
     },
   };
 }
 
 interface KernelScalings extends Scalings {
-  state(): { u: tf.Tensor; v: tf.Tensor };
+  /** New tensors log u [B, r, 1], log v [B, 1, r'] (the caller disposes them). */
+  logScalings(): { logU: tf.Tensor; logV: tf.Tensor };
 }
 
 /**
  * The 'exp' solver, and the windows of the 'log' one: u [B, r, 1], v [B, 1, r'] scaling
- * K = exp(-C/eps) (or K~); K v = sum_j K_ij v_j as a broadcast product and a row sum.
+ * K = exp(-C/eps) (or K~), kept as the sums they are the reciprocals of, with the marginals'
+ * constants moved out of the loop:
+ *
+ *   u = (1/r) / w,   w_i = sum_j K_ij / z_j               (= (K v)_i)
+ *   v = 1 / z,       z_j = sum_i (r'/r) K_ij / w_i        (= (r'/r) (1/r) (K^T (1/w))_j)
+ *
+ * which is u = (1/r) / (K v), v = (1/r') / (K^T u) exactly (z = r' (K^T u)). A half-step is a
+ * broadcast division and a sum (sumOfQuotient; 2 kernels, where updating u or v takes 3);
+ * u and v are formed only for the plan and for the log solver's absorptions. For r' != r the
+ * column half-steps use (r'/r) K, made once.
  */
 function expScalings(kernel: tf.Tensor3D, exact: ExactMarginal): KernelScalings {
   const [batch, r, rp] = kernel.shape;
-  let u: tf.Tensor = tf.ones([batch, r, 1]);
-  let v: tf.Tensor = tf.ones([batch, 1, rp]);
-  // The marginals as tensors made once: a number operand would upload a new scalar every half-step.
-  const a = tf.scalar(1 / r);
-  const b = tf.scalar(1 / rp);
-  const rows = () => { u = replace(u, () => tf.div(a, tf.sum(tf.mul(kernel, v), 2, true))); };
-  const cols = () => { v = replace(v, () => tf.div(b, tf.sum(tf.mul(kernel, u), 1, true))); };
+  const colKernel = rp === r ? kernel : tf.mul(kernel, rp / r);
+  let w: tf.Tensor = tf.fill([batch, r, 1], 1 / r); // u = 1
+  let z: tf.Tensor = tf.ones([batch, 1, rp]); // v = 1
+  const rows = () => { w = replace(w, () => sumOfQuotient(kernel, z, 2)); };
+  const cols = () => { z = replace(z, () => sumOfQuotient(colKernel, w, 1)); };
   return {
     iterate: () => { if (exact === 'cols') { rows(); cols(); } else { cols(); rows(); } },
     normalizeExact: () => { if (exact === 'cols') cols(); else rows(); },
-    plan: () => tf.tidy(() => tf.mul(tf.mul(u, kernel), v)) as tf.Tensor3D,
-    state: () => ({ u, v }),
-    dispose: () => tf.dispose([u, v, a, b]),
+    plan: () => tf.tidy(() => tf.div(tf.mul(tf.div(1 / r, w), kernel), z)) as tf.Tensor3D,
+    logScalings: () => ({ logU: tf.tidy(() => tf.sub(Math.log(1 / r), tf.log(w))), logV: tf.tidy(() => tf.neg(tf.log(z))) }),
+    dispose: () => tf.dispose([w, z, ...(colKernel === kernel ? [] : [colKernel])]),
   };
 }
 
