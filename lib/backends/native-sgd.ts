@@ -57,9 +57,10 @@ interface Slot {
 let nextVariableId = 0;
 
 /**
- * Most scalar constants kept at once. A step uses a handful (learning rate per group, the weight
- * decay factors, the momentum); a schedule that changes the learning rate every step adds one per
- * step, so the cache is emptied when it reaches this size.
+ * Scalar constants kept before the cache is emptied. A step uses a handful (learning rate per
+ * group, the weight decay factors, the momentum); a schedule that changes the learning rate every
+ * step adds one per group and step, so the cache is emptied at the start of an update (which adds
+ * at most three) once it holds this many.
  */
 const MAX_SCALARS = 64;
 
@@ -82,11 +83,12 @@ export class NativeSgdKernel implements SgdKernel {
 
   /**
    * The hot path of a training step: every kernel runs through tfjs-node's op binding on handle
-   * ids, with cached scalar constants, so a parameter costs three TensorFlow calls besides its
-   * two kernels and creates no TF.js tensor.
+   * ids, with cached scalar constants: a parameter costs its two kernels, a ReadVariableOp and a
+   * handle deletion, and creates no TF.js tensor (unless dampening scales its gradient).
    */
   update(path: string, p: tf.Variable, g: tf.Tensor, lr: number): void {
     const { momentum, weightDecay, dampening, nesterov } = this.rule;
+    if (this.scalars.size >= MAX_SCALARS) this.clearScalars();
     const s = this.slot(path, p);
     let [pId, gId] = this.native.getInputTensorIds([p, g]);
     if (s.syncedHandle !== pId) this.assign(s.param, p);
@@ -157,7 +159,6 @@ export class NativeSgdKernel implements SgdKernel {
   private scalar(value: number): number {
     let id = this.scalars.get(value);
     if (id === undefined) {
-      if (this.scalars.size >= MAX_SCALARS) this.clearScalars();
       id = this.native.binding.createTensor([], this.native.binding.TF_FLOAT, Float32Array.of(value));
       this.scalars.set(value, id);
     }
