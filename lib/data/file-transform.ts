@@ -1,8 +1,8 @@
 /**
  * A per-example transform (./augment) applied to an image file, fused with decoding where the
- * transform resamples: RandomResizedCrop and Resize + CenterCrop are done by libvips while
- * decoding (./image-file: crop, resize, flip and shrink-on-load in one pass), so only the output-sized
- * pixels reach JavaScript. The random draws and their order are applyTransform's (./augment): the
+ * transform resamples: RandomResizedCrop and Resize + CenterCrop are done while decoding
+ * (./image-file: TensorFlow's JPEG kernels or libvips, crop, resize, flip and reduced-scale decoding
+ * in one pass), so only the output-sized pixels reach JavaScript. The random draws and their order are applyTransform's (./augment): the
  * crop box (from the image size in the file header), then the flip, then the colour draws.
  * Other transforms decode the whole image and run applyTransform on it.
  *
@@ -16,7 +16,7 @@ import type { ImageShape, TransformSpec } from './types';
 
 /** Read `file`, decode it to `channels` channels and apply `spec` with draws from `rng`. Errors name the file. */
 export async function transformImageFile(file: string, channels: 1 | 3, spec: TransformSpec, rng: Rng): Promise<TransformedImage> {
-  const bytes = await readImageBytes(file);
+  const bytes = readImageBytes(file);
   const header = await imageHeader(bytes, file);
   switch (spec.kind) {
     case 'randomResizedCrop': {
