@@ -46,7 +46,7 @@ import sharp from 'sharp';
 import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { decodeJpegCropResize, nativeJpeg } from './native-jpeg';
 import type { Box } from './resize';
-import type { ImageShape } from './types';
+import type { FloatCrop, ImageShape } from './types';
 
 // One libvips thread per pipeline: parallelism comes from the loader's worker threads, so N
 // workers use N cores (as N DataLoader processes do); no operation cache (each file is seen once).
@@ -212,17 +212,33 @@ export function nativeJpegApplies(bytes: Buffer, header: ImageHeader, op: ImageO
     && bytes.length > 4 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
 }
 
-/** RGB pixels of `op` by TensorFlow's kernels when they apply and are there, else null. */
-function decodeNative(bytes: Buffer, header: ImageHeader, op: ImageOp): DecodedImage | null {
+/** `op` by TensorFlow's kernels when they apply and are there (as float values), else null. */
+function decodeNative(bytes: Buffer, header: ImageHeader, op: ImageOp): FloatCrop | null {
   if (op.kind !== 'cropResize' || !nativeJpegApplies(bytes, header, op)) return null;
   const tf = nativeJpeg();
   if (!tf) return null;
   try {
-    const pixels = decodeJpegCropResize(tf, bytes, header.height, header.width, op.box, op.outHeight, op.outWidth, op.flip);
-    return { pixels, shape: [op.outHeight, op.outWidth, 3] };
+    const values = decodeJpegCropResize(tf, bytes, header.height, header.width, op.box, op.outHeight, op.outWidth);
+    return { values, shape: [op.outHeight, op.outWidth, 3], flip: op.flip };
   } catch {
     return null; // sharp decodes it, or fails with an error naming the file
   }
+}
+
+/** The uint8 pixels of a FloatCrop: values rounded half up, mirrored left-right when `flip`. */
+export function cropPixels({ values, shape, flip }: FloatCrop): Uint8Array {
+  const [height, width] = shape;
+  const out = new Uint8Array(values.length);
+  const row = width * 3;
+  for (let y = 0; y < height; y++) {
+    const step = flip ? -3 : 3;
+    for (let k = 0, from = y * row, to = flip ? y * row + row - 3 : y * row; k < width; k++, from += 3, to += step) {
+      out[to] = values[from] + 0.5; // values are in [0, 255]: the uint8 store truncates, so this rounds half up
+      out[to + 1] = values[from + 1] + 0.5;
+      out[to + 2] = values[from + 2] + 0.5;
+    }
+  }
+  return out;
 }
 
 /** RGB pixels of `op` by sharp (module comment); `what` names the file in errors. */
@@ -247,17 +263,20 @@ export async function decodeWithSharp(bytes: Buffer, header: ImageHeader, op: Im
 /**
  * Decode image bytes (with `op` applied) to `channels` channels, by the decoder the module comment
  * says; `header` is imageHeader's answer for these bytes, `what` names the file in errors.
+ * TensorFlow's RGB crops come as a FloatCrop (the loader writes those in one pass), all else as pixels.
  */
-export async function decodeImage(
-  bytes: Buffer,
-  header: ImageHeader,
-  channels: 1 | 3,
-  op: ImageOp,
-  what: string,
-): Promise<DecodedImage> {
-  const rgb = decodeNative(bytes, header, op) ?? (await decodeWithSharp(bytes, header, op, what));
+export async function decodeImageOrCrop(bytes: Buffer, header: ImageHeader, channels: 1 | 3, op: ImageOp, what: string): Promise<DecodedImage | FloatCrop> {
+  const crop = decodeNative(bytes, header, op);
+  if (crop && channels === 3) return crop;
+  const rgb = crop ? { pixels: cropPixels(crop), shape: crop.shape } : await decodeWithSharp(bytes, header, op, what);
   const [height, width] = rgb.shape;
   return channels === 3 ? rgb : { pixels: rgbToLuma(rgb.pixels, height * width), shape: [height, width, 1] };
+}
+
+/** decodeImageOrCrop's result as uint8 pixels. */
+export async function decodeImage(bytes: Buffer, header: ImageHeader, channels: 1 | 3, op: ImageOp, what: string): Promise<DecodedImage> {
+  const image = await decodeImageOrCrop(bytes, header, channels, op, what);
+  return 'values' in image ? { pixels: cropPixels(image), shape: image.shape } : image;
 }
 
 /** Read and decode one whole image file. */

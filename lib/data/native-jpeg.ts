@@ -4,7 +4,7 @@
  * of which gets its own eager context from the addon (the library itself is loaded once per
  * process). ./image-file routes a file here or to sharp (`nativeJpegApplies`).
  *
- * RandomResizedCrop's crop + resize + flip (`decodeJpegCropResize`), for a crop `box` of an
+ * RandomResizedCrop's crop + resize (`decodeJpegCropResize`), for a crop `box` of an
  * H x W image to out_h x out_w:
  *   1. DCT-domain downscaling: libjpeg decodes at 1/r scale (r in 1, 2, 4, 8) for a fraction of
  *      the work (the inverse DCT of the low frequencies only); r is the largest with
@@ -15,7 +15,8 @@
  *      rounded to the nearest scaled pixel, so an edge moves by at most r / 2 source pixels, i.e.
  *      at most half an output pixel; with r = 1 the window is the box exactly.
  *   3. ResizeBilinear with half-pixel centres to out_h x out_w (TensorFlow's standard ImageNet
- *      preprocessing), rounded half to even to uint8 and mirrored left-right when `flip`.
+ *      preprocessing); the float result is rounded half up to uint8 and mirrored left-right when
+ *      `flip` by its reader.
  * Differences from PIL's (and sharp's) antialiased bilinear: for a downscale the bilinear kernel
  * is not widened by the factor; after step 1 the factor left is below 2 on the box's shorter side
  * whenever r < 8 (under 8/3 on the other side), and the scaled IDCT itself averages over r x r
@@ -108,31 +109,12 @@ function scaledSpan(start: number, size: number, length: number, r: number): { s
 }
 
 /**
- * Float RGB values in [0, 255] to uint8, rounded half to even (Uint8ClampedArray's conversion),
- * mirrored left-right when `flip`. In JavaScript rather than as TensorFlow's Round, Cast and
- * ReverseV2: those run on TensorFlow's intra-op thread pool, and from two loader threads sharing
- * a 2-thread pool the hand-offs made them 3 to 4 times slower than here.
- */
-function roundAndFlip(values: Float32Array, height: number, width: number, flip: boolean): Uint8Array {
-  const out = new Uint8ClampedArray(values.length);
-  if (!flip) {
-    out.set(values);
-  } else {
-    const row = width * 3;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0, from = y * row, to = y * row + row - 3; x < width; x++, from += 3, to -= 3) {
-        out[to] = values[from];
-        out[to + 1] = values[from + 1];
-        out[to + 2] = values[from + 2];
-      }
-    }
-  }
-  return new Uint8Array(out.buffer);
-}
-
-/**
- * `box` of the JPEG `bytes` (height x width pixels) resized to outHeight x outWidth and mirrored
- * when `flip` (module comment), as RGB uint8 HWC. Throws TensorFlow's error when it cannot decode.
+ * `box` of the JPEG `bytes` (height x width pixels) resized to outHeight x outWidth (module
+ * comment, steps 1-3), as unrounded float RGB HWC; rounding and the flip are left to whoever
+ * reads the values (./image-file cropPixels, ./batch), in JavaScript rather than as TensorFlow's
+ * Round, Cast and ReverseV2: those run on TensorFlow's intra-op thread pool, and from two loader
+ * threads sharing a 2-thread pool the hand-offs made them 3 to 4 times slower than a JavaScript
+ * pass. Throws TensorFlow's error when it cannot decode.
  */
 export function decodeJpegCropResize(
   tf: TfBinding,
@@ -142,8 +124,7 @@ export function decodeJpegCropResize(
   box: Box,
   outHeight: number,
   outWidth: number,
-  flip: boolean,
-): Uint8Array {
+): Float32Array {
   const r = dctScale(box, outHeight, outWidth);
   const rows = scaledSpan(box.top, box.height, height, r);
   const cols = scaledSpan(box.left, box.width, width, r);
@@ -162,7 +143,7 @@ export function decodeJpegCropResize(
     ], [contents, int32([4], rows.start, cols.start, rows.size, cols.size)]);
     const batched = run('ExpandDims', [type('T', tf.TF_UINT8), type('Tdim', tf.TF_INT32)], [crop, int32([], 0)]);
     const resized = run('ResizeBilinear', [type('T', tf.TF_UINT8), attr('align_corners', tf.TF_ATTR_BOOL, false), attr('half_pixel_centers', tf.TF_ATTR_BOOL, true)], [batched, int32([2], outHeight, outWidth)]);
-    return roundAndFlip(tf.tensorDataSync(resized), outHeight, outWidth, flip);
+    return tf.tensorDataSync(resized);
   } finally {
     for (const id of ids) tf.deleteTensor(id);
   }

@@ -12,7 +12,7 @@ import { assembleBatch } from '../../lib/data/batch';
 import { memorySource } from '../../lib/data/dataset';
 import { transformImageFile } from '../../lib/data/file-transform';
 import { decodeAll } from '../../lib/data/folder-scan';
-import { decodeImage, decodeWithSharp, imageHeader, nativeJpegApplies } from '../../lib/data/image-file';
+import { cropPixels, decodeImage, decodeWithSharp, imageHeader, nativeJpegApplies } from '../../lib/data/image-file';
 import { dctScale, nativeJpegStatus } from '../../lib/data/native-jpeg';
 import { Rng } from '../../lib/random';
 import type { FileSource } from '../../lib/data';
@@ -174,6 +174,7 @@ describe('data/folders: image decoding', () => {
     const spec = randomResizedCrop(32);
     for (const seed of [1, 2, 3, 4]) {
       const out = await transformImageFile(pngFile, 3, spec, new Rng(seed));
+      assert.ok('pixels' in out, 'a PNG is decoded by sharp');
       const rng = new Rng(seed);
       const drawn = sampleResizedCropBox(rng, h, w, [0.08, 1], [3 / 4, 4 / 3]);
       const resized = resizeBilinear(source, [h, w, 3], drawn, 32, 32);
@@ -253,6 +254,30 @@ describe('data/folders: image decoding', () => {
       assert.equal(nativeJpegApplies(b, await imageHeader(b, name), crop(box)), false, name);
     }
     assert.equal(nativeJpegApplies(bytes, header, { kind: 'whole' }), false);
+
+    // The batch writer maps TensorFlow's float crops in one pass to exactly what the documented
+    // mapping gives on their uint8 pixels (rounded half up, mirrored when flipped).
+    const spec = randomResizedCrop(224);
+    const files: FileSource = { kind: 'files', files: [file, greyFile, file, file], labels: Int32Array.of(0, 1, 2, 3), channels: 3 };
+    const n = 224 * 224 * 3;
+    let flipped = 0;
+    for (const normalization of [undefined, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }]) {
+      const { x } = await assembleBatch(files, { indices: Int32Array.of(0, 1, 2, 3), rngState: new Rng(7).getState(), transform: spec, shape: [224, 224, 3], normalization });
+      const rng = new Rng(7);
+      for (let b = 0; b < 4; b++) {
+        const out = await transformImageFile(files.files[b], 3, spec, rng);
+        assert.ok('values' in out, 'a TensorFlow crop');
+        flipped += out.flip ? 1 : 0;
+        const pixels = cropPixels(out);
+        for (let i = 0; i < n; i++) {
+          const c = i % 3;
+          const v = pixels[i];
+          const expected = normalization ? Math.fround(v * (1 / (255 * normalization.std[c])) - normalization.mean[c] / normalization.std[c]) : Math.fround(v / 255);
+          if (x[b * n + i] !== expected) assert.fail(`item ${b} value ${i}: ${x[b * n + i]} vs ${expected}`);
+        }
+      }
+    }
+    assert.ok(flipped > 0 && flipped < 8, `both flipped and unflipped crops were checked (${flipped} of 8 flipped)`);
     assert.equal(nativeJpegApplies(bytes, header, { kind: 'resizeWindow', outHeight: 256, outWidth: 329, window: { top: 16, left: 52, height: 224, width: 224 } }), false);
   });
 
