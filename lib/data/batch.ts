@@ -112,7 +112,9 @@ export async function assembleBatch(source: DatasetSource, task: BatchTask): Pro
   if (task.normalization) checkNormalization('assembleBatch', task.normalization, c);
   const n = h * w * c;
   const count = task.indices.length;
-  const x = new Float32Array(count * n);
+  // Not zero-filled: every example's n values are written below (or the batch fails), and a zeroed
+  // batch-sized buffer is a fresh one each time, whose pages the first writes fault in.
+  const x = new Float32Array(Buffer.allocUnsafeSlow(count * n * 4).buffer, 0, count * n);
   const y = new Int32Array(count);
   const rng = new Rng(task.rngState);
   for (let b = 0; b < count; b++) {
