@@ -112,9 +112,9 @@ function scaledSpan(start: number, size: number, length: number, r: number): { s
  * `box` of the JPEG `bytes` (height x width pixels) resized to outHeight x outWidth (module
  * comment, steps 1-3), as unrounded float RGB HWC; rounding and the flip are left to whoever
  * reads the values (./image-file cropPixels, ./batch), in JavaScript rather than as TensorFlow's
- * Round, Cast and ReverseV2: those run on TensorFlow's intra-op thread pool, and from two loader
- * threads sharing a 2-thread pool the hand-offs made them 3 to 4 times slower than a JavaScript
- * pass. Throws TensorFlow's error when it cannot decode.
+ * Round, Cast and ReverseV2: those run on TensorFlow's intra-op thread pool (shared by the process),
+ * and with two loader threads on a 2-thread pool Round and Cast took 3 to 4 times as long as with
+ * a 1-thread pool (README, Benchmarks). Throws TensorFlow's error when it cannot decode.
  */
 export function decodeJpegCropResize(
   tf: TfBinding,
