@@ -212,16 +212,21 @@ export function nativeJpegApplies(bytes: Buffer, header: ImageHeader, op: ImageO
     && bytes.length > 4 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
 }
 
-/** `op` by TensorFlow's kernels when they apply and are there (as float values), else null. */
-function decodeNative(bytes: Buffer, header: ImageHeader, op: ImageOp): FloatCrop | null {
+/**
+ * `op` by TensorFlow's kernels when they apply and are there (as float values), else null: also
+ * when TensorFlow fails on the file (the addon's "Invalid TF_Status" errors), for sharp to decode
+ * it or fail naming it. Any other error is a fault of this code path and fails, naming the file.
+ */
+function decodeNative(bytes: Buffer, header: ImageHeader, op: ImageOp, what: string): FloatCrop | null {
   if (op.kind !== 'cropResize' || !nativeJpegApplies(bytes, header, op)) return null;
   const tf = nativeJpeg();
   if (!tf) return null;
   try {
     const values = decodeJpegCropResize(tf, bytes, header.height, header.width, op.box, op.outHeight, op.outWidth);
     return { values, shape: [op.outHeight, op.outWidth, 3], flip: op.flip };
-  } catch {
-    return null; // sharp decodes it, or fails with an error naming the file
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('Invalid TF_Status')) return null;
+    throw fail(what, e);
   }
 }
 
@@ -266,7 +271,7 @@ export async function decodeWithSharp(bytes: Buffer, header: ImageHeader, op: Im
  * TensorFlow's RGB crops come as a FloatCrop (the loader writes those in one pass), all else as pixels.
  */
 export async function decodeImageOrCrop(bytes: Buffer, header: ImageHeader, channels: 1 | 3, op: ImageOp, what: string): Promise<DecodedImage | FloatCrop> {
-  const crop = decodeNative(bytes, header, op);
+  const crop = decodeNative(bytes, header, op, what);
   if (crop && channels === 3) return crop;
   const rgb = crop ? { pixels: cropPixels(crop), shape: crop.shape } : await decodeWithSharp(bytes, header, op, what);
   const [height, width] = rgb.shape;
