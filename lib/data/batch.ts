@@ -59,7 +59,7 @@ function writePixels(x: Float32Array, offset: number, pixels: Uint8Array, channe
   const scale = normalization.std.map((s) => 1 / (255 * s));
   const shift = normalization.mean.map((m, c) => -m / normalization.std[c]);
   if (channels === 3) {
-    // RGB, unrolled: one pass in memory order, 2.3x faster than a strided pass per channel.
+    // RGB, unrolled: one pass in memory order (a strided pass per channel measured slower).
     const [a0, a1, a2] = scale;
     const [b0, b1, b2] = shift;
     for (let i = 0; i < pixels.length; i += 3) {

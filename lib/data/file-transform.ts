@@ -1,9 +1,10 @@
 /**
  * A per-example transform (./augment) applied to an image file, fused with decoding where the
  * transform resamples: RandomResizedCrop and Resize + CenterCrop are done while decoding
- * (./image-file: TensorFlow's JPEG kernels or libvips, crop, resize, flip and reduced-scale decoding
- * in one pass), so only the output-sized pixels reach JavaScript. The random draws and their order are applyTransform's (./augment): the
- * crop box (from the image size in the file header), then the flip, then the colour draws.
+ * (./image-file: TensorFlow's JPEG kernels or libvips, crop, resize, flip and reduced-scale
+ * decoding in one pass), so only the output-sized pixels reach JavaScript. The random draws and
+ * their order are applyTransform's (./augment): the crop box (from the image size in the file
+ * header), then the flip, then the colour draws.
  * Other transforms decode the whole image and run applyTransform on it.
  *
  * Runs in worker threads: no TensorFlow.js imports.

@@ -10,7 +10,8 @@
  *     sharp decodes it (or fails, naming it).
  *   - sharp (libvips) for everything else: other formats, CMYK JPEGs and JPEGs with an ICC
  *     profile (colour-managed below; TensorFlow would not convert them), files cut short (no
- *     end-of-image marker: libvips fails on them, TensorFlow's crop would not read that far),
+ *     end-of-image marker: libvips fails on them, while TensorFlow decodes a crop that ends
+ *     before the cut without complaint),
  *     whole-image decodes and Resize + CenterCrop.
  *
  * The format comes from the file's first bytes, not its extension: ImageNet's training set holds
@@ -78,7 +79,7 @@ function fail(what: string, e: unknown): Error {
 /**
  * Read a file; errors name it. Synchronous: in the loader's worker threads a blocking read holds
  * up nothing else, while an asynchronous read's round trip through libuv's thread pool left the
- * worker idle about 0.35 ms per file (measured on the benchmark's JPEGs, 2 workers on 2 cores).
+ * worker idle for a sizeable part of each image (README, Benchmarks).
  */
 export function readImageBytes(file: string): Buffer {
   try {
@@ -235,8 +236,8 @@ export function cropPixels({ values, shape, flip }: FloatCrop): Uint8Array {
   const [height, width] = shape;
   const out = new Uint8Array(values.length);
   const row = width * 3;
+  const step = flip ? -3 : 3;
   for (let y = 0; y < height; y++) {
-    const step = flip ? -3 : 3;
     for (let k = 0, from = y * row, to = flip ? y * row + row - 3 : y * row; k < width; k++, from += 3, to += step) {
       out[to] = values[from] + 0.5; // values are in [0, 255]: the uint8 store truncates, so this rounds half up
       out[to + 1] = values[from + 1] + 0.5;

@@ -18,9 +18,9 @@
  *      preprocessing); the float result is rounded half up to uint8 and mirrored left-right when
  *      `flip` by its reader.
  * Differences from PIL's (and sharp's) antialiased bilinear: for a downscale the bilinear kernel
- * is not widened by the factor; after step 1 the factor left is below 2 on the box's shorter side
- * whenever r < 8 (under 8/3 on the other side), and the scaled IDCT itself averages over r x r
- * pixels, so the aliasing is small (README, Benchmarks: pixel differences measured).
+ * is not widened by the factor; after step 1 the factor left is below 2 on the axis that limits r
+ * whenever r < 8 (under 8/3 on the other axis for RandomResizedCrop's aspect ratios, 3/4 to 4/3),
+ * and the scaled IDCT itself averages over r x r pixels, so the aliasing is small (README, Benchmarks: pixel differences measured).
  * The inverse DCT is libjpeg's accurate integer one (dct_method INTEGER_ACCURATE, as libvips and
  * PIL use): a whole-image decode here is byte-identical to sharp's.
  *
@@ -113,7 +113,7 @@ function scaledSpan(start: number, size: number, length: number, r: number): { s
  * comment, steps 1-3), as unrounded float RGB HWC; rounding and the flip are left to whoever
  * reads the values (./image-file cropPixels, ./batch), in JavaScript rather than as TensorFlow's
  * Round, Cast and ReverseV2: those run on TensorFlow's intra-op thread pool (shared by the process),
- * and with two loader threads on a 2-thread pool Round and Cast took 3 to 4 times as long as with
+ * and with two loader threads on a 2-thread pool Round and Cast took several times as long as with
  * a 1-thread pool (README, Benchmarks). Throws TensorFlow's error when it cannot decode.
  */
 export function decodeJpegCropResize(
