@@ -3,7 +3,9 @@
  * + horizontal flip + normalise (ImageNet mean / std) to float32, in N worker threads, over
  * ImageNet-like JPEGs; the figure `loader:rrc224:w<N>` is the wall time per image of a pass
  * (median over passes). It runs the training loader's own code: `WorkerPool.runBatch` (what
- * `BatchLoader` calls) on a file source, batches of 32, N batches in flight.
+ * `BatchLoader` calls) on a file source, batches of 32, N batches in flight; the report names the
+ * decoder the crops got (TensorFlow's JPEG kernels, or sharp with ALIGNMIX_BACKEND=wasm or
+ * without the native library: lib/data/image-file.ts).
  * bench/torch/loader.py measures the same work with torchvision (PIL) in a torch DataLoader with
  * N worker processes.
  *
@@ -23,6 +25,7 @@ import sharp from 'sharp';
 import { Command } from 'commander';
 import { Rng } from '../lib/random';
 import { randomResizedCrop } from '../lib/data/augment';
+import { nativeJpegStatus } from '../lib/data/native-jpeg';
 import { WorkerPool } from '../lib/data/worker-pool';
 import { assertInt } from '../lib/validate';
 import type { FileSource } from '../lib/data/types';
@@ -144,6 +147,12 @@ export async function timeOurLoader(o: LoaderBenchOptions): Promise<Timing & { i
   }
 }
 
+/** Which decoder our loader gives the benchmark's JPEG crops (lib/data/native-jpeg), in words. */
+export function jpegDecoder(): string {
+  const status = nativeJpegStatus();
+  return status.available ? "TensorFlow's kernels" : `sharp (${status.reason})`;
+}
+
 export function loaderFigureName(workers: number): string {
   return `loader:rrc224:w${workers}`;
 }
@@ -158,7 +167,7 @@ async function main(): Promise<void> {
     .opts<Record<string, string>>();
   const options = { workers: Number(o.workers), images: Number(o.images), warmup: Number(o.warmup), reps: Number(o.reps) };
   const t = await timeOurLoader(options);
-  console.log(`ours  ${loaderFigureName(options.workers)}  ${t.median_ms.toFixed(3)} ms/image (min ${t.min_ms.toFixed(3)}), ${t.images_per_s.toFixed(0)} images/s`);
+  console.log(`ours  ${loaderFigureName(options.workers)}  ${t.median_ms.toFixed(3)} ms/image (min ${t.min_ms.toFixed(3)}), ${t.images_per_s.toFixed(0)} images/s; JPEG crops: ${jpegDecoder()}`);
 }
 
 if (require.main === module) {

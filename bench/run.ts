@@ -41,7 +41,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, describeBackend, initBackend } from '../lib/backend';
 import { Rng } from '../lib/random';
 import { MixMode } from '../lib/train/modes';
-import { BENCH_IMAGE_DIR, loaderFigureName, timeOurLoader } from './loader';
+import { BENCH_IMAGE_DIR, jpegDecoder, loaderFigureName, timeOurLoader } from './loader';
 import { BenchStep, r18Step, SINKHORN_ITERS } from './r18-step';
 import { runSinkhornBench } from './sinkhorn';
 import { median, Timing, timeInterleaved, timeRuns } from './timing';
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     const summary = (r: number[]): Figure => ({ median_ms: median(r), min_ms: Math.min(...r), runs_ms: r });
     ours[loaderName] = summary(oursRuns);
     if (theirRuns.length) theirs[loaderName] = summary(theirRuns);
-    console.log(`  ours  ${loaderName}  ${ours[loaderName].median_ms.toFixed(2)} ms/image (${loaderRounds} rounds of ${reps} passes)`);
+    console.log(`  ours  ${loaderName}  ${ours[loaderName].median_ms.toFixed(2)} ms/image (${loaderRounds} rounds of ${reps} passes; JPEG crops: ${jpegDecoder()})`);
     torchNote = runs('steps') ? `${torchNote}; loader: ${note}` : `loader: ${note}`;
   }
   console.log(torchNote);

@@ -16,7 +16,10 @@ import * as tf from '@tensorflow/tfjs-core';
 // Static imports: tslab compiles only the local files a notebook reaches through `import`.
 import { registerCpuKernelFixes } from './backends/cpu-kernel-fixes';
 import { registerNativeReluGrad } from './backends/native-ops';
+import { defaultThreads, quietNativeLoad, setTfEnvDefaults } from './backends/native-library';
 import { configureWasmThreads, registerWasmTrainingKernels, wasmThreadStatus } from './backends/wasm-training';
+
+export { keepTfErrors } from './backends/native-library';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -54,75 +57,13 @@ function parseBackendName(value: string, source: string): BackendName {
   throw new Error(`Unknown backend '${value}' (from ${source}); expected one of ${BACKEND_NAMES.join(', ')}`);
 }
 
-function defaultThreads(): number {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const os = require('os') as typeof import('os');
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-}
-
 function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
-/** The stderr gate environment/native-backend.js builds (environment/stderr-gate/stderr_gate.c), or null. */
-function stderrGate(): { divert(): string; restore(): string } | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require(require('path').join(__dirname, '..', 'build', 'native', 'stderr_gate.node'));
-  } catch {
-    return null;
-  }
-}
-
-/** An absl log line's prefix: severity letter, MMDD, time (TF 2.21 prints hh:mm:<seconds since the epoch>), thread id, file:line]. */
-const ABSL_LINE = /^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] /;
-const ABSL_NOTICE = 'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR';
-
-/**
- * What TF_CPP_MIN_LOG_LEVEL=2 keeps of stderr text TensorFlow wrote before applying it: errors
- * (E, F lines) and everything not from absl's logging; info and warning lines (I, W), the lines
- * that continue them (a message over several lines) and absl's "before InitializeLog" notice go.
- */
-export function keepTfErrors(text: string): string {
-  const kept: string[] = [];
-  let dropping = false;
-  for (const line of text.split('\n')) {
-    const absl = ABSL_LINE.exec(line);
-    if (absl) dropping = absl[1] === 'I' || absl[1] === 'W';
-    else if (line === ABSL_NOTICE) dropping = true;
-    else if (line === '') dropping = false;
-    if (!dropping) kept.push(line);
-  }
-  return kept.join('\n').replace(/^\n+/, '');
-}
-
-/**
- * Load the native library (`load`) quietly: TensorFlow's libraries log a few info lines while they
- * are loaded (oneDNN, CPU features), before TF applies TF_CPP_MIN_LOG_LEVEL, and Node cannot
- * redirect the process's stderr; the stderr gate diverts it into a file meanwhile and this writes
- * back what the log level keeps (`keepTfErrors`). Only with the level at 2 or more and
- * ALIGNMIX_TF_LOG not 1; without a built gate, or if the process dies while TF loads (its last
- * words are then in /tmp/alignmix-stderr-*), the lines show as TF wrote them.
- */
-function quietNativeLoad<T>(load: () => T): T {
-  const gate = process.env.ALIGNMIX_TF_LOG !== '1' && Number(process.env.TF_CPP_MIN_LOG_LEVEL) >= 2 ? stderrGate() : null;
-  if (!gate) return load();
-  gate.divert();
-  try {
-    return load();
-  } finally {
-    const kept = keepTfErrors(gate.restore());
-    if (kept) process.stderr.write(kept.endsWith('\n') ? kept : kept + '\n');
-  }
-}
-
 /** Try the native library; returns the provider package or throws with the reason. */
 function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU'; tfVersion: string } {
-  // TF reads these when the library loads; do not override what the user set. ALIGNMIX_TF_LOG=1
-  // keeps TF's own level (all its start-up lines).
-  if (process.env.ALIGNMIX_TF_LOG !== '1') process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-  process.env.TF_NUM_INTRAOP_THREADS ??= String(threads);
-  process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  setTfEnvDefaults(threads);
   const errors: string[] = [];
   for (const [pkg, device] of [['@tensorflow/tfjs-node-gpu', 'GPU'], ['@tensorflow/tfjs-node', 'CPU']] as const) {
     try {
@@ -180,7 +121,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   // found for Sum"). tfjs-node loads it too, so this costs nothing extra on the native backend.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require('@tensorflow/tfjs');
-  const threads = options.threads ?? (Number(process.env.ALIGNMIX_THREADS) || defaultThreads());
+  const threads = options.threads ?? defaultThreads();
   const skipped: { name: string; reason: string }[] = [];
   const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
 

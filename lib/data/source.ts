@@ -8,7 +8,7 @@ import type { Rng } from '../random';
 import { applyTransform } from './augment';
 import { transformImageFile } from './file-transform';
 import { decodeImageFile } from './image-file';
-import type { DatasetSource, FileSource, ImageItem, ImageShape, MemorySource, TransformSpec } from './types';
+import type { DatasetSource, FileSource, FloatCrop, ImageItem, ImageShape, MemorySource, TransformSpec } from './types';
 
 /** Number of items in a source. */
 export function sourceSize(source: DatasetSource): number {
@@ -63,9 +63,9 @@ export async function readItem(source: DatasetSource, index: number): Promise<Im
 
 /**
  * Item `index` with `spec` applied (draws from `rng`, ./augment's order): file items through the
- * fused decode of ./file-transform, memory items through applyTransform.
+ * fused decode of ./file-transform (pixels, or TensorFlow's FloatCrop), memory items through applyTransform.
  */
-export async function transformItem(source: DatasetSource, index: number, spec: TransformSpec, rng: Rng): Promise<ImageItem> {
+export async function transformItem(source: DatasetSource, index: number, spec: TransformSpec, rng: Rng): Promise<ImageItem | (FloatCrop & { label: number })> {
   const { root, index: i } = resolve(source, index);
   const label = root.labels[i];
   if (root.kind === 'files') return { ...(await transformImageFile(root.files[i], root.channels, spec, rng)), label };

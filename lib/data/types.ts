@@ -20,6 +20,17 @@ export interface ImageItem {
   label: number;
 }
 
+/**
+ * An RGB crop as TensorFlow's resize leaves it (./native-jpeg): float values in [0, 255], HWC of
+ * `shape`, whose pixels are the values rounded half up and mirrored left-right when `flip`
+ * (./image-file cropPixels). The batch writer maps these to its output in one pass (./batch).
+ */
+export interface FloatCrop {
+  values: Float32Array;
+  shape: ImageShape;
+  flip: boolean;
+}
+
 /** Where a dataset's items live; plain data, so it can be posted to worker threads. */
 export type DatasetSource = MemorySource | FileSource | SubsetSource;
 

@@ -14,6 +14,7 @@
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { BatchArrays, BatchTask } from './batch';
+import { nativeJpeg } from './native-jpeg';
 import type { DatasetSource, FileSource, ImageShape } from './types';
 
 type RequestBody =
@@ -55,6 +56,9 @@ export class WorkerPool {
   /** Start `size` workers. */
   constructor(size: number) {
     if (!(Number.isInteger(size) && size >= 1)) throw new Error(`WorkerPool: size must be an integer >= 1, got ${size}`);
+    // TensorFlow's library (the workers' JPEG decoder) loads here first, with its environment set
+    // and its start-up log kept quiet; the workers' own loads then print nothing (./native-jpeg).
+    nativeJpeg();
     this.slots = Array.from({ length: size }, () => {
       const worker = new Worker(WORKER_SCRIPT);
       const slot: Slot = { worker, job: null };

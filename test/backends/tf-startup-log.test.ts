@@ -23,7 +23,7 @@ function startBackend(env: Record<string, string | undefined>) {
   return { backend: r.stdout.trim(), stderr: r.stderr };
 }
 
-describe('TensorFlow start-up log (lib/backend.ts quietNativeLoad)', () => {
+describe('TensorFlow start-up log (lib/backends/native-library.ts quietNativeLoad)', () => {
   it('keepTfErrors drops info and warning lines with their continuations, keeps errors and other text', () => {
     const captured = [
       'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',

@@ -12,7 +12,8 @@ import { assembleBatch } from '../../lib/data/batch';
 import { memorySource } from '../../lib/data/dataset';
 import { transformImageFile } from '../../lib/data/file-transform';
 import { decodeAll } from '../../lib/data/folder-scan';
-import { decodeImage, imageHeader } from '../../lib/data/image-file';
+import { cropPixels, decodeImage, decodeWithSharp, imageHeader, nativeJpegApplies } from '../../lib/data/image-file';
+import { dctScale, nativeJpegStatus } from '../../lib/data/native-jpeg';
 import { Rng } from '../../lib/random';
 import type { FileSource } from '../../lib/data';
 import { removeDir, tempDir } from './helpers';
@@ -127,7 +128,7 @@ describe('data/folders: image decoding', () => {
     assert.ok(naive.mean > 2 * ours.mean, `the naive conversion (jpeg-js) is further off: ${JSON.stringify(naive)}`);
   });
 
-  it('crop + resize while decoding matches the PIL-semantics resize of the same box (both routes), and follows the documented draws', async () => {
+  it('crop + resize while decoding with sharp matches the PIL-semantics resize of the same box (both routes), and follows the documented draws', async () => {
     // Lossless source: the reference resizes the exact pixels.
     const w = 900;
     const h = 700;
@@ -136,7 +137,7 @@ describe('data/folders: image decoding', () => {
     await sharp(Buffer.from(source), { raw: { width: w, height: h, channels: 3 } }).png().toFile(pngFile);
     const bytes = fs.readFileSync(pngFile);
     const header = await imageHeader(bytes, pngFile);
-    assert.deepEqual(header, { height: h, width: w, format: 'png', space: 'srgb', hasAlpha: false });
+    assert.deepEqual(header, { height: h, width: w, format: 'png', space: 'srgb', hasAlpha: false, hasProfile: false });
     const box = { top: 101, left: 233, height: 301, width: 377 };
     const exact = await decodeImage(bytes, header, 3, { kind: 'cropResize', box, outHeight: 64, outWidth: 48, flip: false }, pngFile);
     assert.deepEqual(exact.shape, [64, 48, 3]);
@@ -153,17 +154,18 @@ describe('data/folders: image decoding', () => {
     const dw = stats(evalOut.pixels, resizeBilinear(source, [h, w, 3], { top: 0, left: 0, height: h, width: w }, 86, 110, window));
     assert.ok(dw.max <= 8 && dw.mean < 0.5, `resize + window vs resizeBilinear ${JSON.stringify(dw)}`);
 
-    // Shrink >= 3 on a JPEG: the resize-then-window route, within half an output pixel of the box.
+    // Shrink >= 3 on a JPEG (sharp's route when TensorFlow's kernels are not used): the
+    // resize-then-window route, within half an output pixel of the box.
     const jpegFile = path.join(dir, 'big.jpg');
     await sharp(Buffer.from(source), { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(jpegFile);
     const jbytes = fs.readFileSync(jpegFile);
     const jheader = await imageHeader(jbytes, jpegFile);
     const big = { top: 40, left: 61, height: 600, width: 800 };
-    const shrunk = await decodeImage(jbytes, jheader, 3, { kind: 'cropResize', box: big, outHeight: 100, outWidth: 120, flip: false }, jpegFile);
+    const shrunk = await decodeWithSharp(jbytes, jheader, { kind: 'cropResize', box: big, outHeight: 100, outWidth: 120, flip: false }, jpegFile);
     const ds = stats(shrunk.pixels, resizeBilinear(source, [h, w, 3], big, 100, 120));
     assert.ok(ds.max <= 24 && ds.mean < 1, `shrink-on-load route vs resizeBilinear ${JSON.stringify(ds)}`);
     // flip: true is the exact mirror of the unflipped output, on both routes.
-    const mirrored = await decodeImage(jbytes, jheader, 3, { kind: 'cropResize', box: big, outHeight: 100, outWidth: 120, flip: true }, jpegFile);
+    const mirrored = await decodeWithSharp(jbytes, jheader, { kind: 'cropResize', box: big, outHeight: 100, outWidth: 120, flip: true }, jpegFile);
     assert.deepEqual(mirrored.pixels, flipHorizontal(shrunk.pixels, [100, 120, 3]));
     const mirroredExact = await decodeImage(bytes, header, 3, { kind: 'cropResize', box, outHeight: 64, outWidth: 48, flip: true }, pngFile);
     assert.deepEqual(mirroredExact.pixels, flipHorizontal(exact.pixels, [64, 48, 3]));
@@ -172,6 +174,7 @@ describe('data/folders: image decoding', () => {
     const spec = randomResizedCrop(32);
     for (const seed of [1, 2, 3, 4]) {
       const out = await transformImageFile(pngFile, 3, spec, new Rng(seed));
+      assert.ok('pixels' in out, 'a PNG is decoded by sharp');
       const rng = new Rng(seed);
       const drawn = sampleResizedCropBox(rng, h, w, [0.08, 1], [3 / 4, 4 / 3]);
       const resized = resizeBilinear(source, [h, w, 3], drawn, 32, 32);
@@ -181,12 +184,111 @@ describe('data/folders: image decoding', () => {
     }
   });
 
-  it('imageHeader (JPEG and PNG headers parsed directly) agrees with libvips on size, format, colour space and alpha', async () => {
+  it("TensorFlow's JPEG kernels: a fixed crop is close to sharp's and to the PIL-semantics resize, the identity crop is sharp's decode exactly, and only plain complete JPEG crops go there", async function () {
+    const status = nativeJpegStatus();
+    if (!status.available) {
+      console.warn(`    SKIPPED: TensorFlow's JPEG kernels are not available here (${status.reason}); only the sharp decoder is tested`);
+      this.skip();
+    }
+    const w = 900;
+    const h = 700;
+    const source = pattern(w, h);
+    const raw = () => sharp(Buffer.from(source), { raw: { width: w, height: h, channels: 3 } });
+    const file = path.join(dir, 'tf.jpg');
+    fs.writeFileSync(file, await raw().jpeg({ quality: 95 }).toBuffer());
+    const bytes = fs.readFileSync(file);
+    const header = await imageHeader(bytes, file);
+    const decoded = (await decodeWithSharp(bytes, header, { kind: 'whole' }, file)).pixels;
+    const crop = (box: { top: number; left: number; height: number; width: number }, flip = false) => ({ kind: 'cropResize' as const, box, outHeight: 224, outWidth: 224, flip });
+
+    // A crop of the whole image at its own size: TensorFlow's decode (accurate integer IDCT) is libvips's, byte for byte.
+    const identity = crop({ top: 0, left: 0, height: h, width: w });
+    assert.ok(nativeJpegApplies(bytes, header, identity));
+    const same = await decodeImage(bytes, header, 3, { ...identity, outHeight: h, outWidth: w }, file);
+    assert.ok(Buffer.from(same.pixels).equals(Buffer.from(decoded)), 'identity crop equals the whole decode');
+
+    // A box decoded at full scale (r = 1) and one at half scale (r = 2), against the PIL-semantics
+    // resize of the decoded pixels (the reference) and sharp's crop + resize of the same box.
+    for (const [box, r] of [[{ top: 101, left: 233, height: 301, width: 377 }, 1], [{ top: 40, left: 61, height: 600, width: 800 }, 2]] as const) {
+      assert.equal(dctScale(box, 224, 224), r);
+      const ours = await decodeImage(bytes, header, 3, crop(box), file);
+      assert.deepEqual(ours.shape, [224, 224, 3]);
+      const reference = resizeBilinear(decoded, [h, w, 3], box, 224, 224);
+      const dRef = stats(ours.pixels, reference);
+      const dSharp = stats(ours.pixels, (await decodeWithSharp(bytes, header, crop(box), file)).pixels);
+      // The box with its edges on the 1/r-scale grid (nearest scaled pixel), as native-jpeg decodes it.
+      const edge = (x: number) => r * Math.round(x / r);
+      const snapped = { top: edge(box.top), left: edge(box.left), height: edge(box.top + box.height) - edge(box.top), width: edge(box.left + box.width) - edge(box.left) };
+      const dSnapped = stats(ours.pixels, resizeBilinear(decoded, [h, w, 3], snapped, 224, 224));
+      // Bilinear without widening the kernel for the downscale, on a DCT-scaled decode for r = 2:
+      // close, not equal. The pattern's ring has edges of 60 levels per pixel, so the half-pixel
+      // shift of a snapped edge (r = 2) and the missing antialiasing show in the maximum.
+      const maxOff = r === 1 ? 12 : 40;
+      assert.ok(dRef.mean < 0.5 && dRef.max <= maxOff, `r = ${r}: TensorFlow vs resizeBilinear ${JSON.stringify(dRef)}`);
+      assert.ok(dSharp.mean < 0.5 && dSharp.max <= maxOff, `r = ${r}: TensorFlow vs sharp ${JSON.stringify(dSharp)}`);
+      assert.ok(dSnapped.mean < 0.3 && dSnapped.max <= 24, `r = ${r}: TensorFlow vs resizeBilinear of the snapped box ${JSON.stringify(dSnapped)}`);
+      const shifted = stats(ours.pixels, resizeBilinear(decoded, [h, w, 3], { ...box, left: box.left + 12 }, 224, 224));
+      assert.ok(shifted.mean > 2 * dRef.mean + 0.5, `a box 12 pixels off is told apart: ${JSON.stringify(shifted)} vs ${JSON.stringify(dRef)}`);
+      const mirrored = await decodeImage(bytes, header, 3, crop(box, true), file);
+      assert.deepEqual(mirrored.pixels, flipHorizontal(ours.pixels, [224, 224, 3]));
+    }
+
+    // Greyscale: R = G = B, as sharp.
+    const greyFile = path.join(dir, 'tf-grey.jpg');
+    const greyBytes = await raw().toColourspace('b-w').jpeg({ quality: 95 }).toBuffer();
+    fs.writeFileSync(greyFile, greyBytes);
+    const greyHeader = await imageHeader(greyBytes, greyFile);
+    const box = { top: 50, left: 70, height: 400, width: 500 };
+    assert.ok(nativeJpegApplies(greyBytes, greyHeader, crop(box)));
+    const grey = await decodeImage(greyBytes, greyHeader, 3, crop(box), greyFile);
+    for (let p = 0; p < 224 * 224; p++) assert.ok(grey.pixels[3 * p] === grey.pixels[3 * p + 1] && grey.pixels[3 * p] === grey.pixels[3 * p + 2], 'grey replicated to RGB');
+    const dGrey = stats(grey.pixels, (await decodeWithSharp(greyBytes, greyHeader, crop(box), greyFile)).pixels);
+    assert.ok(dGrey.mean < 1 && dGrey.max <= 12, `grey: TensorFlow vs sharp ${JSON.stringify(dGrey)}`);
+
+    // The rest goes to sharp: other formats, CMYK, an ICC profile, no end-of-image marker, other operations.
+    const png = await raw().png().toBuffer();
+    const cmyk = await raw().toColourspace('cmyk').jpeg().toBuffer();
+    const icc = await raw().withIccProfile('p3').jpeg().toBuffer();
+    const cut = bytes.subarray(0, bytes.length - 100);
+    for (const [name, b] of Object.entries({ png, cmyk, icc, cut })) {
+      assert.equal(nativeJpegApplies(b, await imageHeader(b, name), crop(box)), false, name);
+    }
+    assert.equal(nativeJpegApplies(bytes, header, { kind: 'whole' }), false);
+
+    // The batch writer maps TensorFlow's float crops in one pass to exactly what the documented
+    // mapping gives on their uint8 pixels (rounded half up, mirrored when flipped).
+    const spec = randomResizedCrop(224);
+    const files: FileSource = { kind: 'files', files: [file, greyFile, file, file], labels: Int32Array.of(0, 1, 2, 3), channels: 3 };
+    const n = 224 * 224 * 3;
+    let flipped = 0;
+    for (const normalization of [undefined, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }]) {
+      const { x } = await assembleBatch(files, { indices: Int32Array.of(0, 1, 2, 3), rngState: new Rng(7).getState(), transform: spec, shape: [224, 224, 3], normalization });
+      const rng = new Rng(7);
+      for (let b = 0; b < 4; b++) {
+        const out = await transformImageFile(files.files[b], 3, spec, rng);
+        assert.ok('values' in out, 'a TensorFlow crop');
+        flipped += out.flip ? 1 : 0;
+        const pixels = cropPixels(out);
+        for (let i = 0; i < n; i++) {
+          const c = i % 3;
+          const v = pixels[i];
+          const expected = normalization ? Math.fround(v * (1 / (255 * normalization.std[c])) - normalization.mean[c] / normalization.std[c]) : Math.fround(v / 255);
+          if (x[b * n + i] !== expected) assert.fail(`item ${b} value ${i}: ${x[b * n + i]} vs ${expected}`);
+        }
+      }
+    }
+    assert.ok(flipped > 0 && flipped < 8, `both flipped and unflipped crops were checked (${flipped} of 8 flipped)`);
+    assert.equal(nativeJpegApplies(bytes, header, { kind: 'resizeWindow', outHeight: 256, outWidth: 329, window: { top: 16, left: 52, height: 224, width: 224 } }), false);
+  });
+
+  it('imageHeader (JPEG and PNG headers parsed directly) agrees with libvips on size, format, colour space, alpha and ICC profile', async () => {
     const w = 21;
     const h = 13;
     const raw = () => sharp(Buffer.from(pattern(w, h)), { raw: { width: w, height: h, channels: 3 } });
     const cases: Record<string, Promise<Buffer>> = {
       'jpeg': raw().jpeg().toBuffer(),
+      'jpeg with icc profile': raw().withIccProfile('p3').jpeg().toBuffer(),
+      'png with icc profile': raw().withIccProfile('p3').png().toBuffer(),
       'jpeg progressive': raw().jpeg({ progressive: true }).toBuffer(),
       'jpeg grey': raw().toColourspace('b-w').jpeg().toBuffer(),
       'jpeg cmyk': raw().toColourspace('cmyk').jpeg().toBuffer(),
@@ -201,7 +303,7 @@ describe('data/folders: image decoding', () => {
     for (const [name, pending] of Object.entries(cases)) {
       const bytes = await pending;
       const meta = await sharp(bytes).metadata();
-      const expected = { height: h, width: w, format: meta.format, space: meta.space, hasAlpha: meta.hasAlpha };
+      const expected = { height: h, width: w, format: meta.format, space: meta.space, hasAlpha: meta.hasAlpha, hasProfile: meta.hasProfile };
       assert.deepEqual(await imageHeader(bytes, name), expected, name);
     }
   });
@@ -218,14 +320,18 @@ describe('data/folders: image decoding', () => {
     await assert.rejects(decodeImageFile(path.join(dir, 'absent.jpg')), (e: Error) => e.message.includes(path.join(dir, 'absent.jpg')));
   });
 
-  it('through the worker pool, a truncated JPEG and a non-image named .JPEG fail with the file name', async () => {
+  it('through the worker pool, a truncated JPEG (with or without an end marker) and a non-image named .JPEG fail with the file name', async () => {
     writeJpeg(path.join(dir, 'ok.JPEG'), 40, 30, [1, 2, 3]);
     const whole = fs.readFileSync(path.join(dir, 'ok.JPEG'));
     const truncated = path.join(dir, 'cut.JPEG');
     fs.writeFileSync(truncated, whole.subarray(0, whole.length - 100));
     const text = path.join(dir, 'text.JPEG');
     fs.writeFileSync(text, 'plain text, not an image');
-    for (const bad of [truncated, text]) {
+    // Cut short but ending in an end-of-image marker: it passes the TensorFlow route's checks,
+    // TensorFlow fails on it, and sharp's decode fails naming the file.
+    const cutWithEnd = path.join(dir, 'cut-with-end.JPEG');
+    fs.writeFileSync(cutWithEnd, Buffer.concat([whole.subarray(0, whole.length - 100), Buffer.from([0xff, 0xd9])]));
+    for (const bad of [truncated, text, cutWithEnd]) {
       const ds = new ImageDataset({
         name: 'broken', source: { kind: 'files', files: [path.join(dir, 'ok.JPEG'), bad], labels: Int32Array.from([0, 1]), channels: 3 },
         imageShape: [16, 16, 3], classNames: ['a', 'b'], transforms: { train: randomResizedCrop(16), eval: resizeCenterCrop(20, 16) },
