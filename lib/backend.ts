@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Static imports: tslab compiles only the local files a notebook reaches through `import`.
 import { registerCpuKernelFixes } from './backends/cpu-kernel-fixes';
 import { registerNativeReluGrad } from './backends/native-ops';
-import { defaultThreads, quietNativeLoad, setTfEnvDefaults } from './backends/native-library';
+import { defaultThreads, intraOpThreads, quietNativeLoad, setTfEnvDefaults } from './backends/native-library';
 import { configureWasmThreads, registerWasmTrainingKernels, wasmThreadStatus } from './backends/wasm-training';
 
 export { keepTfErrors } from './backends/native-library';
@@ -61,9 +61,17 @@ function firstLine(e: unknown): string {
   return String(e instanceof Error ? e.message : e).split('\n')[0];
 }
 
-/** Try the native library; returns the provider package or throws with the reason. */
-function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU'; tfVersion: string } {
+/**
+ * Try the native library; returns the provider package and the threads TensorFlow runs, or throws
+ * with the reason. `asked`: the caller's explicit thread count (warned about when TF runs another).
+ */
+function loadNative(threads: number, asked: number | undefined): { provider: string; device: 'CPU' | 'GPU'; tfVersion: string; threads: number } {
   setTfEnvDefaults(threads);
+  const actualThreads = intraOpThreads() ?? threads;
+  if (asked !== undefined && actualThreads !== asked) {
+    console.warn(`alignmix: TensorFlow runs ${actualThreads} intra-op threads, not the ${asked} asked for: it reads the number once, `
+      + 'when its library first loads (TF_NUM_INTRAOP_THREADS, or an image loader created before initBackend)');
+  }
   const errors: string[] = [];
   for (const [pkg, device] of [['@tensorflow/tfjs-node-gpu', 'GPU'], ['@tensorflow/tfjs-node', 'CPU']] as const) {
     try {
@@ -75,7 +83,7 @@ function loadNative(threads: number): { provider: string; device: 'CPU' | 'GPU';
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const binding = (tf.backend() as any).binding;
       registerNativeReluGrad();
-      return { provider: `${pkg}@${tfVersion}`, device, tfVersion: String(binding?.TF_Version ?? 'unknown') };
+      return { provider: `${pkg}@${tfVersion}`, device, tfVersion: String(binding?.TF_Version ?? 'unknown'), threads: actualThreads };
     } catch (e) {
       errors.push(`${pkg}: ${firstLine(e)}`);
     }
@@ -129,8 +137,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     try {
       let info: BackendInfo;
       if (name === 'tensorflow') {
-        const native = loadNative(threads);
-        info = { name, requested, device: native.device, provider: native.provider, tensorflowVersion: native.tfVersion, threads, skipped };
+        const native = loadNative(threads, options.threads);
+        info = { name, requested, device: native.device, provider: native.provider, tensorflowVersion: native.tfVersion, threads: native.threads, skipped };
       } else if (name === 'wasm') {
         const wasm = await loadWasm(threads);
         info = { name, requested, device: 'CPU', provider: wasm.provider, threads: wasm.threads, skipped };

@@ -21,6 +21,19 @@ export function setTfEnvDefaults(threads: number): void {
   if (process.env.ALIGNMIX_TF_LOG !== '1') process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   process.env.TF_NUM_INTRAOP_THREADS ??= String(threads);
   process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  intraOpThreadsAtLoad ??= Number(process.env.TF_NUM_INTRAOP_THREADS);
+}
+
+/** TF_NUM_INTRAOP_THREADS at the first setTfEnvDefaults, which both callers run right before loading the library. */
+let intraOpThreadsAtLoad: number | undefined;
+
+/**
+ * The intra-op threads TensorFlow's library got in this process: the library reads them once,
+ * when it first loads, which may have been for the image loader's decoder (lib/data/native-jpeg)
+ * before initBackend asked for a number, or with TF_NUM_INTRAOP_THREADS set by the user.
+ */
+export function intraOpThreads(): number | undefined {
+  return intraOpThreadsAtLoad;
 }
 
 /** The stderr gate environment/native-backend.js builds (environment/stderr-gate/stderr_gate.c), or null. */
