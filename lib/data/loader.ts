@@ -12,7 +12,7 @@
  * Overlap. With `workers > 0`, up to `prefetch` batches are assembled ahead in worker threads
  * (./worker-pool); the main thread only makes finished buffers into tensors. With `workers: 0`
  * each batch is assembled on demand on the main thread (same batches, no overlap). Either way the
- * pixels are written into reused buffers (./batch-buffers: at most prefetch + 1 of them), which no
+ * pixels are written into reused buffers (./batch-buffers: one per batch in flight), which no
  * yielded tensor shares memory with.
  *
  * Batches per epoch: floor(n / B) with dropLast, else ceil(n / B) (the last one smaller).
