@@ -2,12 +2,15 @@
  * The image loader's throughput: decode + RandomResizedCrop(224) (scale (0.08, 1), ratio (3/4, 4/3))
  * + horizontal flip + normalise (ImageNet mean / std) to float32, in N worker threads, over
  * ImageNet-like JPEGs; the figure `loader:rrc224:w<N>` is the wall time per image of a pass
- * (median over passes). It runs the training loader's own code: `WorkerPool.runBatch` (what
- * `BatchLoader` calls) on a file source, batches of 32, N batches in flight; the report names the
- * decoder the crops got (TensorFlow's JPEG kernels, or sharp with ALIGNMIX_BACKEND=wasm or
- * without the native library: lib/data/image-file.ts).
+ * (median over passes). A pass is one epoch of the training loader itself (`BatchLoader`, batches
+ * of 32 in dataset order, its default 2N batches in flight as PyTorch's default prefetch_factor 2
+ * per worker gives), up to what a training step holds: each batch's x and y as tensors the
+ * backend has taken in (on the native backend the loader hands x to TensorFlow, the step's first
+ * use, and puts its buffer back for reuse: lib/data/batch-buffers.ts), then disposed. The report
+ * names the decoder the crops got (TensorFlow's JPEG kernels, or sharp with ALIGNMIX_BACKEND=wasm
+ * or without the native library: lib/data/image-file.ts).
  * bench/torch/loader.py measures the same work with torchvision (PIL) in a torch DataLoader with
- * N worker processes.
+ * N worker processes, up to each batch as a tensor in the main process.
  *
  * Images: realistic photos made for the benchmark (there is no image data set on the machine):
  * per image a smooth gradient between random corner colours, a dozen soft-edged ellipses and
@@ -26,9 +29,11 @@ import { Command } from 'commander';
 import { Rng } from '../lib/random';
 import { randomResizedCrop } from '../lib/data/augment';
 import { nativeJpegStatus } from '../lib/data/native-jpeg';
-import { WorkerPool } from '../lib/data/worker-pool';
+import { BatchLoader } from '../lib/data/loader';
+import { ImageDataset } from '../lib/data/dataset';
+import { initBackend } from '../lib/backend';
+import { nodeBackendInternals } from '../lib/backends/native-ops';
 import { assertInt } from '../lib/validate';
-import type { FileSource } from '../lib/data/types';
 import { median, Timing } from './timing';
 
 export const BENCH_IMAGE_SIZES: [number, number][] = [[500, 375], [375, 500], [640, 480], [1024, 768], [333, 500]];
@@ -120,21 +125,23 @@ export interface LoaderBenchOptions {
 export async function timeOurLoader(o: LoaderBenchOptions): Promise<Timing & { images_per_s: number }> {
   for (const key of ['workers', 'images', 'reps'] as const) assertInt('bench:loader', key, o[key], 1);
   assertInt('bench:loader', 'warmup', o.warmup, 0);
-  const list = benchFileList(await benchImages(), o.images);
+  const files = benchFileList(await benchImages(), o.images);
   const transform = randomResizedCrop(224);
-  const pool = new WorkerPool(o.workers);
-  const rng = new Rng(0);
+  const dataset = new ImageDataset({
+    name: 'bench-images', source: { kind: 'files', files, labels: new Int32Array(files.length), channels: 3 }, imageShape: [224, 224, 3], classNames: ['photo'], transforms: { train: transform, eval: transform },
+  });
+  const loader = new BatchLoader(dataset, { batchSize: BATCH, shuffle: false, transform, seed: 0, workers: o.workers, normalization: IMAGENET });
+  const native = nodeBackendInternals();
   const pass = async () => {
     const t0 = process.hrtime.bigint();
-    const pending: Promise<unknown>[] = [];
-    for (let from = 0; from < list.length; from += BATCH) {
-      const files = list.slice(from, from + BATCH);
-      const source: FileSource = { kind: 'files', files, labels: new Int32Array(files.length), channels: 3 };
-      const task = { indices: Int32Array.from(files, (_, i) => i), rngState: rng.fork(`batch/${from}`).getState(), transform, shape: [224, 224, 3] as [number, number, number], normalization: IMAGENET };
-      pending.push(pool.runBatch(source, task));
+    for await (const batch of loader) {
+      // A training step's first op hands x to TensorFlow (tfjs-node defers it); whatever the loader
+      // already did, the figure includes it.
+      native?.getInputTensorIds([batch.x, batch.y]);
+      batch.x.dispose();
+      batch.y.dispose();
     }
-    await Promise.all(pending);
-    return Number(process.hrtime.bigint() - t0) / 1e6 / list.length;
+    return Number(process.hrtime.bigint() - t0) / 1e6 / files.length;
   };
   try {
     for (let i = 0; i < o.warmup; i++) await pass();
@@ -143,7 +150,7 @@ export async function timeOurLoader(o: LoaderBenchOptions): Promise<Timing & { i
     const m = median(runs);
     return { median_ms: m, min_ms: Math.min(...runs), runs_ms: runs.map((r) => Math.round(r * 1000) / 1000), images_per_s: 1000 / m };
   } finally {
-    await pool.terminate();
+    await loader.close();
   }
 }
 
@@ -166,6 +173,7 @@ async function main(): Promise<void> {
     .parse()
     .opts<Record<string, string>>();
   const options = { workers: Number(o.workers), images: Number(o.images), warmup: Number(o.warmup), reps: Number(o.reps) };
+  await initBackend();
   const t = await timeOurLoader(options);
   console.log(`ours  ${loaderFigureName(options.workers)}  ${t.median_ms.toFixed(3)} ms/image (min ${t.min_ms.toFixed(3)}), ${t.images_per_s.toFixed(0)} images/s; JPEG crops: ${jpegDecoder()}`);
 }

@@ -2,7 +2,8 @@
  * Body of a loader worker thread (started through ./batch-worker.js). Each request carries the
  * source it reads from (./source sourceForItems: shared memory or a short file list); it answers
  * one request at a time (the pool sends the next after the reply):
- *   { id, kind: 'batch', source, task }                        -> { id, x, y }  (buffers transferred)
+ *   { id, kind: 'batch', source, task, into }                  -> { id, x, y }  (x: the first values of
+ *                                                                 `into`; buffers transferred both ways)
  *   { id, kind: 'decode', source, target, shape, firstSlot }   -> { id }        (writes shared memory)
  * A failing request answers { id, error } and the worker stays usable.
  */
@@ -18,7 +19,7 @@ port.on('message', async (request: WorkerRequest) => {
   let transfer: ArrayBuffer[] = [];
   try {
     if (request.kind === 'batch') {
-      const { x, y } = await assembleBatch(request.source, request.task);
+      const { x, y } = await assembleBatch(request.source, request.task, request.into);
       reply = { id: request.id, x, y };
       transfer = [x.buffer as ArrayBuffer, y.buffer as ArrayBuffer];
     } else {

@@ -106,15 +106,19 @@ function writeCrop(x: Float32Array, offset: number, { values, shape, flip }: Flo
   }
 }
 
-/** Build the arrays of one batch (see module comment). Errors name the failing item (its file for file sources). */
-export async function assembleBatch(source: DatasetSource, task: BatchTask): Promise<BatchArrays> {
+/**
+ * Build the arrays of one batch (see module comment). Errors name the failing item (its file for
+ * file sources). `x` is written into the first B * h * w * c values of `into` when given (a reused
+ * buffer, ./batch-buffers), else into a new array.
+ */
+export async function assembleBatch(source: DatasetSource, task: BatchTask, into?: Float32Array): Promise<BatchArrays> {
   const [h, w, c] = task.shape;
   if (task.normalization) checkNormalization('assembleBatch', task.normalization, c);
   const n = h * w * c;
   const count = task.indices.length;
-  // Not zero-filled: every example's n values are written below (or the batch fails), and a zeroed
-  // batch-sized buffer is a fresh one each time, whose pages the first writes fault in.
-  const x = new Float32Array(Buffer.allocUnsafeSlow(count * n * 4).buffer, 0, count * n);
+  if (into && into.length < count * n) throw new Error(`assembleBatch: the output buffer holds ${into.length} values, the batch needs ${count * n}`);
+  // Not zero-filled: every example's n values are written below (or the batch fails).
+  const x = into ? into.subarray(0, count * n) : new Float32Array(Buffer.allocUnsafeSlow(count * n * 4).buffer, 0, count * n);
   const y = new Int32Array(count);
   const rng = new Rng(task.rngState);
   for (let b = 0; b < count; b++) {

@@ -10,8 +10,10 @@
  * RNG state } is all a resumed run needs to see exactly the batches an uninterrupted run would.
  *
  * Overlap. With `workers > 0`, up to `prefetch` batches are assembled ahead in worker threads
- * (./worker-pool); the main thread only wraps finished buffers into tensors. With `workers: 0`
- * each batch is assembled on demand on the main thread (same batches, no overlap).
+ * (./worker-pool); the main thread only makes finished buffers into tensors. With `workers: 0`
+ * each batch is assembled on demand on the main thread (same batches, no overlap). Either way the
+ * pixels are written into reused buffers (./batch-buffers: one per batch in flight), which no
+ * yielded tensor shares memory with.
  *
  * Batches per epoch: floor(n / B) with dropLast, else ceil(n / B) (the last one smaller).
  */
@@ -20,6 +22,7 @@ import { Rng, RngState } from '../random';
 import { assertInt, assertKnownKeys } from '../validate';
 import { checkTransform, transformOutputShape } from './augment';
 import { assembleBatch, BatchArrays, BatchTask, checkNormalization, PixelNormalization } from './batch';
+import { BatchBuffers } from './batch-buffers';
 import { sourceForItems } from './source';
 import type { Dataset, ImageShape, TransformSpec } from './types';
 import { WorkerPool } from './worker-pool';
@@ -89,6 +92,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
   /** Shape of every example of every batch. */
   readonly exampleShape: ImageShape;
   private readonly base: Rng;
+  private readonly buffers: BatchBuffers;
   private epochIndex = 0;
   private batchIndex = 0;
   private pool: WorkerPool | null = null;
@@ -113,6 +117,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     this.exampleShape = transformOutputShape(this.transform, dataset.imageShape);
     this.normalization = options.normalization && { mean: [...options.normalization.mean], std: [...options.normalization.std] };
     if (this.normalization) checkNormalization(where, this.normalization, this.exampleShape[2]);
+    this.buffers = new BatchBuffers(this.batchSize * this.exampleShape[0] * this.exampleShape[1] * this.exampleShape[2]);
     if (this.batchesPerEpoch === 0) {
       throw new Error(`${where}: ${dataset.name} has ${dataset.size} items, fewer than batchSize ${this.batchSize} with dropLast: no batches`);
     }
@@ -197,19 +202,19 @@ export class BatchLoader implements AsyncIterable<Batch> {
           for (; submitted < count && submitted < b + this.prefetch; submitted++) {
             const task = this.task(epoch, submitted);
             const items = sourceForItems(this.dataset.source, task.indices);
-            const pending = this.pool.runBatch(items.source, { ...task, indices: items.indices });
+            const pending = this.pool.runBatch(items.source, { ...task, indices: items.indices }, this.buffers.take());
             pending.catch(ignore); // rejections are seen where the batch is awaited
             inFlight.set(submitted, pending);
           }
           arrays = await (inFlight.get(b) as Promise<BatchArrays>);
           inFlight.delete(b);
         } else {
-          arrays = await assembleBatch(this.dataset.source, this.task(epoch, b));
+          arrays = await assembleBatch(this.dataset.source, this.task(epoch, b), this.buffers.take());
         }
         const [h, w, c] = this.exampleShape;
         const n = arrays.y.length;
         const batch: Batch = {
-          x: tf.tensor4d(arrays.x, [n, h, w, c], 'float32'),
+          x: this.buffers.tensor4d(arrays.x, [n, h, w, c]),
           y: tf.tensor1d(arrays.y, 'int32'),
           epoch,
           index: b,

@@ -74,10 +74,30 @@ function load(): { binding: TfBinding | null; reason: string } {
     // WorkerPool loads it on the main thread first, after which loading prints nothing.
     const binding = (isMainThread ? quietNativeLoad(() => require(addon)) : require(addon)) as TfBinding;
     if (typeof binding.executeOp !== 'function') return { binding: null, reason: `${path.basename(addon)} has no executeOp` };
+    if (isMainThread) registerAttributeNames(binding);
     return { binding, reason: `TensorFlow's JPEG kernels via ${addon}` };
   } catch (e) {
     return { binding: null, reason: `@tensorflow/tfjs-node's addon does not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
   }
+}
+
+/** An 8 x 8 grey baseline JPEG (made with sharp, quality 50). */
+const TINY_JPEG = Buffer.from(
+  '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAIAAgDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAT/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFAEBAAAAAAAAAAAAAAAAAAAAAP/EABQRAQAAAAAAAAAAAAAAAAAAAAD/2gAMAwEAAhEDEQA/AIQAf//Z',
+  'base64',
+);
+
+/**
+ * Run decodeJpegCropResize once on the main thread, before any worker loads the addon. The addon
+ * keeps every op attribute name it has seen in one process-wide std::set (tfjs-node's
+ * binding/tfjs_backend.cc, ATTR_NAME_SET), and inserts into it from whichever thread calls
+ * executeOp, without a lock: two threads adding a new name at once can corrupt the set (a segfault
+ * in AssignOpAttr was seen with two loader workers starting together). Once the names the workers
+ * use are in, their inserts only look names up. The main thread still adds the names of ops it runs
+ * for the first time while workers run; that window is not closed here.
+ */
+function registerAttributeNames(binding: TfBinding): void {
+  decodeJpegCropResize(binding, TINY_JPEG, 8, 8, { top: 0, left: 0, width: 8, height: 8 }, 4, 4);
 }
 
 /** The addon when TensorFlow's JPEG kernels are usable in this thread (module comment), else null. */

@@ -5,7 +5,8 @@
  * The native TensorFlow backend runs ops synchronously on the main thread; only work in other
  * threads can overlap it. Each request carries what it reads: in-memory pixels live in a
  * `SharedArrayBuffer` (shared, not copied), file datasets send the few paths a batch needs.
- * Results come back as transferred buffers.
+ * A batch request also carries the buffer its pixels are written into (transferred to the worker,
+ * transferred back with the result: ./batch-buffers).
  *
  * Lifetime: workers hold the event loop only while they have work (ref'd when a task is sent,
  * unref'd when idle), so a pool that is never terminated cannot keep Node from exiting, and a
@@ -18,7 +19,7 @@ import { nativeJpeg } from './native-jpeg';
 import type { DatasetSource, FileSource, ImageShape } from './types';
 
 type RequestBody =
-  | { kind: 'batch'; source: DatasetSource; task: BatchTask }
+  | { kind: 'batch'; source: DatasetSource; task: BatchTask; into: Float32Array }
   | { kind: 'decode'; source: FileSource; target: Uint8Array; shape: ImageShape; firstSlot: number };
 
 export type WorkerRequest = RequestBody & { id: number };
@@ -34,6 +35,8 @@ export interface WorkerReply {
 interface Job {
   id: number;
   body: RequestBody;
+  /** Buffers moved to the worker with the request. */
+  transfer: ArrayBuffer[];
   resolve: (reply: WorkerReply) => void;
   reject: (error: Error) => void;
 }
@@ -76,9 +79,14 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  /** Assemble one batch in a worker (./batch assembleBatch). The returned arrays belong to the caller. */
-  runBatch(source: DatasetSource, task: BatchTask): Promise<BatchArrays> {
-    return this.submit({ kind: 'batch', source, task }).then((reply) => ({ x: reply.x as Float32Array, y: reply.y as Int32Array }));
+  /**
+   * Assemble one batch in a worker (./batch assembleBatch) into `into`, whose buffer moves to the
+   * worker (detached here) and comes back as the result's `x` (a view of its first values). The
+   * returned arrays belong to the caller; a failed batch does not return the buffer.
+   */
+  runBatch(source: DatasetSource, task: BatchTask, into: Float32Array): Promise<BatchArrays> {
+    const transfer = [into.buffer as ArrayBuffer];
+    return this.submit({ kind: 'batch', source, task, into }, transfer).then((reply) => ({ x: reply.x as Float32Array, y: reply.y as Int32Array }));
   }
 
   /** Decode the files of `source` into the shared `target` from slot `firstSlot` (./batch decodeInto). */
@@ -94,11 +102,11 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private submit(body: RequestBody): Promise<WorkerReply> {
+  private submit(body: RequestBody, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.terminated) return Promise.reject(new Error('WorkerPool: used after terminate()'));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, body, resolve, reject });
+      this.queue.push({ id: this.nextId++, body, transfer, resolve, reject });
       this.dispatch();
     });
   }
@@ -109,7 +117,7 @@ export class WorkerPool {
       const job = this.queue.shift() as Job;
       slot.job = job;
       slot.worker.ref();
-      slot.worker.postMessage({ id: job.id, ...job.body } as WorkerRequest);
+      slot.worker.postMessage({ id: job.id, ...job.body } as WorkerRequest, job.transfer);
     }
   }
 

@@ -2,7 +2,9 @@ import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
+import sharp from 'sharp';
 import { BatchLoader, ImageDataset, makeSyntheticDataset, padCropFlip } from '../../lib/data';
+import { BatchBuffers } from '../../lib/data/batch-buffers';
 import type { BatchLoaderOptions, Dataset, LoaderState } from '../../lib/data';
 import { removeDir, tempDir } from './helpers';
 
@@ -176,21 +178,83 @@ describe('data/loader', () => {
     });
   });
 
+  it('a yielded batch keeps its values while later batches reuse the buffers (main thread and workers)', async () => {
+    for (const workers of [0, 2]) {
+      const loader = new BatchLoader(data, { batchSize: 5, shuffle: false, workers, prefetch: 2 });
+      try {
+        let first: tf.Tensor | null = null;
+        for (let epoch = 0; epoch < 2; epoch++) {
+          for await (const b of loader) {
+            if (first) tf.dispose([b.x, b.y]);
+            else first = b.x;
+            tf.dispose(b.y);
+          }
+        }
+        // Reference: items 0..4 (no shuffle, the evaluation transform 'none') as pixels / 255.
+        const values = (first as tf.Tensor).dataSync();
+        for (let j = 0; j < 5; j++) {
+          const { pixels } = data.get(j);
+          for (let i = 0; i < pixels.length; i++) if (values[j * 192 + i] !== Math.fround(pixels[i] / 255)) assert.fail(`workers ${workers}: item ${j} byte ${i}`);
+        }
+        (first as tf.Tensor).dispose();
+      } finally {
+        await loader.close();
+      }
+    }
+  });
+
+  it('BatchBuffers: a tensor shares no memory with its buffer, which is reused where the backend copies', () => {
+    const buffers = new BatchBuffers(2 * 3);
+    const a = buffers.take();
+    a.set([1, 2, 3, 4, 5, 6]);
+    const tensor = buffers.tensor4d(a.subarray(0, 3), [1, 1, 1, 3]); // a smaller last batch
+    const b = buffers.take();
+    // tfjs-node and wasm hold their own copy: the buffer comes back; cpu keeps the array.
+    assert.equal(b.buffer === a.buffer, tf.getBackend() === 'tensorflow' || tf.getBackend() === 'wasm', `backend ${tf.getBackend()}`);
+    b.fill(-1);
+    assert.deepEqual(Array.from(tensor.dataSync()), [1, 2, 3]);
+    tensor.dispose();
+    assert.throws(() => buffers.tensor4d(new Float32Array(6), [1, 1, 2, 3]), /not a view taken from these buffers/);
+    // tfjs-node shares memory that happens to be 64-aligned; buffers of many sizes land at many
+    // alignments, and none may be shared.
+    for (let k = 1; k <= 32; k++) {
+      const many = new BatchBuffers(3 * 997 * k);
+      const values = many.take().fill(k);
+      const t = many.tensor4d(values, [k, 1, 997, 3]);
+      many.take().fill(-1);
+      assert.ok(t.dataSync().every((v) => v === k), `buffer of ${3 * 997 * k} values`);
+      t.dispose();
+    }
+  });
+
   it('a decode error in a worker rejects the epoch with the file name and stops the workers', async () => {
     const dir = tempDir();
     try {
+      const good = path.join(dir, 'good.png');
+      await sharp(Buffer.alloc(4 * 4 * 3, 128), { raw: { width: 4, height: 4, channels: 3 } }).png().toFile(good);
       const bad = path.join(dir, 'bad.JPEG');
       fs.writeFileSync(bad, 'not an image');
       const ds = new ImageDataset({
         name: 'broken',
-        source: { kind: 'files', files: [bad, bad], labels: Int32Array.from([0, 1]), channels: 3 },
+        source: { kind: 'files', files: [good, good, good, bad], labels: Int32Array.from([0, 1, 0, 1]), channels: 3 },
         imageShape: [4, 4, 3],
         classNames: ['a', 'b'],
         transforms: { train: { kind: 'none' }, eval: { kind: 'resizeCenterCrop', resize: 4, crop: 4 } },
       });
       await withWorkerSpy(async (started) => {
-        const loader = new BatchLoader(ds, { batchSize: 1, workers: 1 });
-        await assert.rejects(take(loader), (e: Error) => e.message.includes(bad));
+        // The bad file comes after batches whose buffers went back for reuse.
+        const loader = new BatchLoader(ds, { batchSize: 1, workers: 1, shuffle: false, prefetch: 1 });
+        const seen: number[] = [];
+        await assert.rejects(
+          (async () => {
+            for await (const b of loader) {
+              seen.push(b.index);
+              tf.dispose([b.x, b.y]);
+            }
+          })(),
+          (e: Error) => e.message.includes(bad),
+        );
+        assert.deepEqual(seen, [0, 1, 2]);
         assert.ok(started.length === 1 && started[0].threadId === -1);
       });
     } finally {
