@@ -32,7 +32,7 @@
  * No TensorFlow.js imports: runs in the loader's worker threads.
  */
 import * as path from 'path';
-import { isMainThread } from 'worker_threads';
+import { isMainThread, threadId } from 'worker_threads';
 import { defaultThreads, quietNativeLoad, setTfEnvDefaults } from '../backends/native-library';
 import type { Box } from './resize';
 
@@ -72,32 +72,44 @@ function load(): { binding: TfBinding | null; reason: string } {
     if (isMainThread) setTfEnvDefaults(defaultThreads());
     // Worker threads load it without the stderr gate (it diverts the whole process's stderr);
     // WorkerPool loads it on the main thread first, after which loading prints nothing.
-    const binding = (isMainThread ? quietNativeLoad(() => require(addon)) : require(addon)) as TfBinding;
+    const binding = (isMainThread ? quietNativeLoad(() => require(addon)) : loadPrivateCopy(addon)) as TfBinding;
     if (typeof binding.executeOp !== 'function') return { binding: null, reason: `${path.basename(addon)} has no executeOp` };
-    if (isMainThread) registerAttributeNames(binding);
     return { binding, reason: `TensorFlow's JPEG kernels via ${addon}` };
   } catch (e) {
     return { binding: null, reason: `@tensorflow/tfjs-node's addon does not load: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` };
   }
 }
 
-/** An 8 x 8 grey baseline JPEG (made with sharp, quality 50). */
-const TINY_JPEG = Buffer.from(
-  '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAIAAgDASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAAT/xAAUEAEAAAAAAAAAAAAAAAAAAAAA/8QAFAEBAAAAAAAAAAAAAAAAAAAAAP/EABQRAQAAAAAAAAAAAAAAAAAAAAD/2gAMAwEAAhEDEQA/AIQAf//Z',
-  'base64',
-);
-
 /**
- * Run decodeJpegCropResize once on the main thread, before any worker loads the addon. The addon
- * keeps every op attribute name it has seen in one process-wide std::set (tfjs-node's
- * binding/tfjs_backend.cc, ATTR_NAME_SET), and inserts into it from whichever thread calls
- * executeOp, without a lock: two threads adding a new name at once can corrupt the set (a segfault
- * in AssignOpAttr was seen with two loader workers starting together). Once the names the workers
- * use are in, their inserts only look names up. The main thread still adds the names of ops it runs
- * for the first time while workers run; that window is not closed here.
+ * The addon file a worker thread loads: a private copy of `addon`. tfjs-node's addon keeps every op
+ * attribute name it has seen in one std::set per loaded copy (binding/tfjs_backend.cc,
+ * ATTR_NAME_SET) and inserts into it from whichever thread calls executeOp, without a lock: threads
+ * sharing one copy can corrupt the set (segfaults in AssignOpAttr were seen with two loader workers
+ * starting together, and the main thread running a new op while workers decode is the same race).
+ * A file loaded from another path is a separate shared object with its own set (it links to the same
+ * TensorFlow libraries, loaded once per process). The copy sits next to the original, whose RUNPATH
+ * is $ORIGIN-relative, or in the temp folder when that is not writable (TensorFlow's libraries are
+ * then found as already loaded: the pool loads the original on the main thread first); it is
+ * unlinked once loaded.
  */
-function registerAttributeNames(binding: TfBinding): void {
-  decodeJpegCropResize(binding, TINY_JPEG, 8, 8, { top: 0, left: 0, width: 8, height: 8 }, 4, 4);
+function loadPrivateCopy(addon: string): TfBinding {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require('fs') as typeof import('fs');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const os = require('os') as typeof import('os');
+  const name = `.alignmix-${path.basename(addon, '.node')}-${process.pid}-${threadId}.node`;
+  let copy = path.join(path.dirname(addon), name);
+  try {
+    fs.copyFileSync(addon, copy);
+  } catch {
+    copy = path.join(os.tmpdir(), name);
+    fs.copyFileSync(addon, copy);
+  }
+  try {
+    return require(copy) as TfBinding;
+  } finally {
+    fs.rmSync(copy, { force: true });
+  }
 }
 
 /** The addon when TensorFlow's JPEG kernels are usable in this thread (module comment), else null. */

@@ -347,6 +347,36 @@ describe('data/folders: image decoding', () => {
     }
   });
 
+  it("each loader worker runs its own copy of TensorFlow's addon (no shared attribute-name set), removed from disk once loaded", async function () {
+    const status = nativeJpegStatus();
+    if (!status.available || process.platform !== 'linux') {
+      console.warn(`    SKIPPED: needs TensorFlow's JPEG kernels and /proc/self/maps (${status.available ? process.platform : status.reason})`);
+      this.skip();
+    }
+    this.timeout(60_000);
+    for (let i = 0; i < 3; i++) writeJpeg(path.join(dir, `copy-${i}.JPEG`), 60, 40, colourOf(i, 1));
+    const files = [0, 1, 2].map((i) => path.join(dir, `copy-${i}.JPEG`));
+    const ds = new ImageDataset({
+      name: 'copies', source: { kind: 'files', files, labels: Int32Array.from([0, 1, 2]), channels: 3 },
+      imageShape: [16, 16, 3], classNames: ['a', 'b', 'c'], transforms: { train: randomResizedCrop(16), eval: resizeCenterCrop(20, 16) },
+    });
+    // The reference: the files this process has mapped, as the kernel lists them (workers of
+    // earlier tests keep theirs: Node never unloads an addon).
+    const mappedAddons = () => new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.split(/\s+/).slice(5).join(' ')).filter((f) => f.includes('tfjs_binding')));
+    const before = mappedAddons();
+    const loader = new BatchLoader(ds, { batchSize: 1, shuffle: false, transform: ds.transforms.train, workers: 2 });
+    try {
+      for await (const { x, y } of loader) tf.dispose([x, y]);
+      const after = mappedAddons();
+      const copies = [...after].filter((f) => !before.has(f) && path.basename(f).startsWith('.alignmix-tfjs_binding-'));
+      assert.equal(copies.length, 2, [...after].join('\n'));
+      for (const copy of copies) assert.match(copy, / \(deleted\)$/);
+      assert.ok([...after].some((f) => path.basename(f) === 'tfjs_binding.node'), 'the original, loaded on this thread');
+    } finally {
+      await loader.close();
+    }
+  });
+
   it('normalisation writes (v / 255 - mean_c) / std_c (torchvision ToTensor + Normalize)', async () => {
     const pixels = Uint8Array.from({ length: 2 * 3 * 4 * 3 }, (_, i) => (i * 37) % 256);
     const labels = [0, 1];
