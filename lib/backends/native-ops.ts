@@ -93,6 +93,45 @@ export function sumOfQuotient(x: tf.Tensor, y: tf.Tensor, axis: number): tf.Tens
 }
 
 /**
+ * offset - log sum over `axis` (kept, as size 1) of exp(x + y), y broadcast against x, computed
+ * stably as offset - (m + log sum exp(x + y - m)) with m the max over `axis`: the log-domain
+ * Sinkhorn half-step (lib/ot/sinkhorn.ts, f <- log(1/r) - logsumexp_j(S_ij + g_j)). On the native
+ * backend its 8 kernels (AddV2, Max, Sub, Exp, Sum, Log, AddV2, Sub) run straight on the op binding,
+ * as sumOfQuotient's do: on Sinkhorn's small matrices per-kernel costs outweigh the arithmetic.
+ */
+export function offsetMinusLogSumExp(offset: number, x: tf.Tensor, y: tf.Tensor, axis: number): tf.Tensor {
+  const internals = nodeBackendInternals();
+  if (!internals || x.dtype !== 'float32' || y.dtype !== 'float32') {
+    return tf.tidy(() => {
+      const z = tf.add(x, y);
+      const m = tf.max(z, axis, true);
+      return tf.sub(offset, tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(z, m)), axis, true))));
+    });
+  }
+  const b = internals.binding;
+  const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const reduceAttrs = [{ name: 'keep_dims', type: b.TF_ATTR_BOOL, value: true }, floatT, { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }];
+  const temporaries: number[] = [];
+  const run = (op: string, attrs: TfeOpAttr[], inputs: number[]) => {
+    const id = b.executeOp(op, attrs, inputs, 1)[0].id;
+    temporaries.push(id);
+    return id;
+  };
+  try {
+    const axisId = axisHandle(internals, axis);
+    const z = run('AddV2', [floatT], internals.getInputTensorIds([x, y]));
+    const m = run('Max', reduceAttrs, [z, axisId]);
+    const sum = run('Sum', reduceAttrs, [run('Exp', [floatT], [run('Sub', [floatT], [z, m])]), axisId]);
+    const lse = run('AddV2', [floatT], [m, run('Log', [floatT], [sum])]);
+    const offsetId = b.createTensor([], b.TF_FLOAT, Float32Array.of(offset));
+    temporaries.push(offsetId);
+    return internals.createOutputTensor(b.executeOp('Sub', [floatT], [offsetId, lse], 1)[0]);
+  } finally {
+    for (const id of temporaries) b.deleteTensor(id);
+  }
+}
+
+/**
  * ReLU's gradient as TensorFlow's single ReluGrad kernel (dy where x > 0, else 0). TF.js computes
  * it as dy * step(x), and tfjs-node's Step is a composite of IsNan, Fill and Select: measured with
  * tf.profile on a PreActResNet18 step at batch 32 (2-core CPU, 2026-11-23), its 17 ReLU gradients

@@ -61,7 +61,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   assertFinite, assertInRange, assertInt, assertKnownKeys, assertOneOf, assertPositive, assertRank,
 } from '../validate';
-import { sumOfQuotient } from '../backends/native-ops';
+import { offsetMinusLogSumExp, sumOfQuotient } from '../backends/native-ops';
 import { squaredDistancesUnchecked } from './cost';
 import { withoutGradient } from './detach';
 import {
@@ -170,12 +170,6 @@ function replace<T extends tf.Tensor>(old: T, next: () => T): T {
   return t;
 }
 
-/** logsumexp over `axis` with keepDims: max, subtract, exp, sum, log, add (6 kernels). */
-function logSumExpKeep(x: tf.Tensor, axis: number): tf.Tensor {
-  const m = tf.max(x, axis, true);
-  return tf.add(m, tf.log(tf.sum(tf.exp(tf.sub(x, m)), axis, true)));
-}
-
 /** Iterations of kernel-domain scaling between two absorptions into the log potentials. */
 const ABSORB_EVERY = 10;
 /**
@@ -198,8 +192,11 @@ const SAFE_LOG_SCALING = 40;
  * so that the first window starts from a near-plan. After it, one half-step changes log u or
  * log v by at most log(r r') (a row of the near-plan K~ sums to at least 1/(r r')), so for
  * r = 16 windows are redone only when convergence is far from smooth; `safeLogScaling` (a
- * test hook, default SAFE_LOG_SCALING) sets the threshold. exp(S + f + g) is formed once per
- * f, g: the plan checked at an absorption point is also the next window's K~.
+ * test hook, default SAFE_LOG_SCALING) sets the threshold. Once a window has been redone, the
+ * rest of the solve runs in the log domain (the scalings move too far per window for the kernel
+ * domain: a small eps against the cost's spread, as with the authors' eps = 0.1 on raw features),
+ * which gives the iterates a redo would, without the failed attempts. exp(S + f + g) is formed
+ * once per f, g: the plan checked at an absorption point is also the next window's K~.
  */
 export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogScaling = SAFE_LOG_SCALING): Scalings {
   const [batch, r, rp] = scaled.shape;
@@ -217,12 +214,14 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
     nearPlan = null;
   };
   const formNearPlan = (): tf.Tensor3D => (nearPlan ??= tf.tidy(() => tf.exp(tf.add(tf.add(scaled, f), g))) as tf.Tensor3D);
-  const logRows = () => setPotentials(() => tf.sub(logA, logSumExpKeep(tf.add(scaled, g), 2)), null);
-  const logCols = () => setPotentials(null, () => tf.sub(logB, logSumExpKeep(tf.add(scaled, f), 1)));
+  const logRows = () => setPotentials(() => offsetMinusLogSumExp(logA, scaled, g, 2), null);
+  const logCols = () => setPotentials(null, () => offsetMinusLogSumExp(logB, scaled, f, 1));
   const logIterate = () => { if (exact === 'cols') { logRows(); logCols(); } else { logCols(); logRows(); } };
 
   let window: { kernel: tf.Tensor3D; scalings: KernelScalings } | null = null;
   let inWindow = 0;
+  /** Set when a window is redone: later iterations run in the log domain (doc comment). */
+  let logOnly = false;
   /**
    * log u, log v of the open window when they are finite and max|log u| + max|log v| <=
    * safeLogScaling (one read back), else null. The caller disposes them.
@@ -248,7 +247,10 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
     window.scalings.dispose();
     window.kernel.dispose();
     window = null;
-    if (!logs) for (let i = 0; i < inWindow; i++) logIterate();
+    if (!logs) {
+      logOnly = true;
+      for (let i = 0; i < inWindow; i++) logIterate();
+    }
     inWindow = 0;
   };
   let done = 0;
@@ -257,7 +259,7 @@ export function logScalings(scaled: tf.Tensor3D, exact: ExactMarginal, safeLogSc
       done += 1;
       // The first iteration in the log domain: from f = g = 0, K = exp(S) spans the whole cost
       // range, and its scalings would leave the safe range whenever that exceeds ~40.
-      if (done === 1) {
+      if (done === 1 || logOnly) {
         logIterate();
         return;
       }
