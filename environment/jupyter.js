@@ -114,10 +114,17 @@ function setup() {
   fs.rmSync(STAMP, { force: true });
   const timeout = process.env.ALIGNMIX_PIP_TIMEOUT || '15';
   LOG(`installing ${REQUIREMENTS.map((f) => path.relative(REPO, f)).join(', ')} (pip --retries 0 --timeout ${timeout}; your pip index settings apply)`);
-  const status = run(VENV_PYTHON, [
+  const pipInstall = () => run(VENV_PYTHON, [
     '-m', 'pip', 'install', '--quiet', '--quiet', '--no-input', '--disable-pip-version-check',
     '--retries', '0', '--timeout', timeout, '--only-binary', ':all:', ...REQUIREMENTS.flatMap((f) => ['-r', f]),
   ]);
+  let status = pipInstall();
+  if (status !== 0) {
+    // Once more: a single failed connection ends a no-retry pip (seen once in CI, 2026-12-03, with
+    // the same command succeeding right after); an index that is really unreachable fails again.
+    LOG('pip failed; trying once more');
+    status = pipInstall();
+  }
   if (status !== 0) {
     console.error(
       `[alignmix jupyter] pip could not install the pinned Python packages (Jupyter, TensorBoard).\n` +
