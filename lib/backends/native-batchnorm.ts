@@ -14,7 +14,8 @@
  * meaning differs between the CPU and GPU kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { NativeOpExecutor, TfeOpAttr } from './native-ops';
+import type { TfeOpAttr } from './native-binding';
+import type { NativeOpExecutor } from './native-ops';
 
 function attrs(native: NativeOpExecutor, eps: number, forward: boolean): TfeOpAttr[] {
   const b = native.binding;

@@ -3,14 +3,11 @@
  * form), run through its op executor: any TensorFlow op by name, with its attributes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { TensorMetadata, TfBinding, TfeOpAttr, withScratchHandles } from './native-binding';
 
-export interface TfeOpAttr { name: string; type: number; value: unknown }
-
-/** The parts of tfjs-node's NodeJSKernelBackend used here. */
+/** The parts of tfjs-node's NodeJSKernelBackend used here: its op binding and op executor. */
 export interface NativeOpExecutor {
-  binding: {
-    TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_SHAPE: number; TF_FLOAT: number;
-  };
+  binding: TfBinding;
   executeMultipleOutputs(name: string, attrs: TfeOpAttr[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
 }
 
@@ -20,9 +17,6 @@ export function nativeOpExecutor(): NativeOpExecutor | null {
   const backend = tf.backend() as unknown as Partial<NativeOpExecutor>;
   return typeof backend.executeMultipleOutputs === 'function' && backend.binding ? backend as NativeOpExecutor : null;
 }
-
-/** What tfjs-node's op binding returns per output: a TensorFlow tensor handle id and its metadata. */
-export interface TensorMetadata { id: number; shape: number[]; dtype: number }
 
 /**
  * The parts of tfjs-node's NodeJSKernelBackend below its op executor (backend internals; the
@@ -37,12 +31,6 @@ export interface NodeBackendInternals extends NativeOpExecutor {
   getInputTensorIds(tensors: tf.TensorInfo[]): number[];
   /** A TF.js tensor (in the current tidy scope) owning the handle of an op output. */
   createOutputTensor(metadata: TensorMetadata): tf.Tensor;
-  binding: NativeOpExecutor['binding'] & {
-    TF_INT32: number;
-    executeOp(name: string, attrs: TfeOpAttr[], inputIds: number[], numOutputs: number): TensorMetadata[];
-    createTensor(shape: number[], dtype: number, values: Float32Array | Int32Array): number;
-    deleteTensor(id: number): void;
-  };
 }
 
 /** nativeOpExecutor() with the internals of NodeBackendInternals, or null. */
@@ -69,6 +57,12 @@ function axisHandle(internals: NodeBackendInternals, axis: number): number {
   return id;
 }
 
+/** The attribute T = float32, and a reduction's (keep_dims, float32, int32 axis). */
+function floatAttrs(b: TfBinding): { floatT: TfeOpAttr[]; reduceKeepDims: TfeOpAttr[] } {
+  const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  return { floatT: [floatT], reduceKeepDims: [{ name: 'keep_dims', type: b.TF_ATTR_BOOL, value: true }, floatT, { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }] };
+}
+
 /**
  * sum over `axis` (kept, as size 1) of x / y, y broadcast against x: tf.sum(tf.div(x, y), axis,
  * true). On the native backend, TensorFlow's RealDiv and Sum run straight on the op binding: the
@@ -80,16 +74,11 @@ export function sumOfQuotient(x: tf.Tensor, y: tf.Tensor, axis: number): tf.Tens
   const internals = nodeBackendInternals();
   if (!internals || x.dtype !== 'float32' || y.dtype !== 'float32') return tf.tidy(() => tf.sum(tf.div(x, y), axis, true));
   const b = internals.binding;
-  const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
-  const quotient = b.executeOp('RealDiv', [floatT], internals.getInputTensorIds([x, y]), 1)[0];
-  try {
-    const sumAttrs = [
-      { name: 'keep_dims', type: b.TF_ATTR_BOOL, value: true }, floatT, { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
-    ];
-    return internals.createOutputTensor(b.executeOp('Sum', sumAttrs, [quotient.id, axisHandle(internals, axis)], 1)[0]);
-  } finally {
-    b.deleteTensor(quotient.id);
-  }
+  const { floatT, reduceKeepDims } = floatAttrs(b);
+  return withScratchHandles(b, ({ run }) => {
+    const quotient = run('RealDiv', floatT, internals.getInputTensorIds([x, y]));
+    return internals.createOutputTensor(b.executeOp('Sum', reduceKeepDims, [quotient, axisHandle(internals, axis)], 1)[0]);
+  });
 }
 
 /**
@@ -109,26 +98,16 @@ export function offsetMinusLogSumExp(offset: number, x: tf.Tensor, y: tf.Tensor,
     });
   }
   const b = internals.binding;
-  const floatT = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
-  const reduceAttrs = [{ name: 'keep_dims', type: b.TF_ATTR_BOOL, value: true }, floatT, { name: 'Tidx', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }];
-  const temporaries: number[] = [];
-  const run = (op: string, attrs: TfeOpAttr[], inputs: number[]) => {
-    const id = b.executeOp(op, attrs, inputs, 1)[0].id;
-    temporaries.push(id);
-    return id;
-  };
-  try {
+  const { floatT, reduceKeepDims } = floatAttrs(b);
+  return withScratchHandles(b, ({ run, keep }) => {
     const axisId = axisHandle(internals, axis);
-    const z = run('AddV2', [floatT], internals.getInputTensorIds([x, y]));
-    const m = run('Max', reduceAttrs, [z, axisId]);
-    const sum = run('Sum', reduceAttrs, [run('Exp', [floatT], [run('Sub', [floatT], [z, m])]), axisId]);
-    const lse = run('AddV2', [floatT], [m, run('Log', [floatT], [sum])]);
-    const offsetId = b.createTensor([], b.TF_FLOAT, Float32Array.of(offset));
-    temporaries.push(offsetId);
-    return internals.createOutputTensor(b.executeOp('Sub', [floatT], [offsetId, lse], 1)[0]);
-  } finally {
-    for (const id of temporaries) b.deleteTensor(id);
-  }
+    const z = run('AddV2', floatT, internals.getInputTensorIds([x, y]));
+    const m = run('Max', reduceKeepDims, [z, axisId]);
+    const sum = run('Sum', reduceKeepDims, [run('Exp', floatT, [run('Sub', floatT, [z, m])]), axisId]);
+    const lse = run('AddV2', floatT, [m, run('Log', floatT, [sum])]);
+    const offsetId = keep(b.createTensor([], b.TF_FLOAT, Float32Array.of(offset)));
+    return internals.createOutputTensor(b.executeOp('Sub', floatT, [offsetId, lse], 1)[0]);
+  });
 }
 
 /**

@@ -38,7 +38,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SgdKernel, SgdRule } from '../train/optim';
-import { NodeBackendInternals, TfeOpAttr, nodeBackendInternals } from './native-ops';
+import type { TfeOpAttr } from './native-binding';
+import { NodeBackendInternals, nodeBackendInternals } from './native-ops';
 
 /** A resource variable: the TF.js tensor holding its handle, and that handle's id. */
 interface Variable {

@@ -33,25 +33,9 @@
  */
 import * as path from 'path';
 import { isMainThread, threadId } from 'worker_threads';
+import { TfBinding, TfeOpAttr, withScratchHandles } from '../backends/native-binding';
 import { defaultThreads, quietNativeLoad, setTfEnvDefaults } from '../backends/native-library';
 import type { Box } from './resize';
-
-/** The parts of tfjs-node's addon (binding/tfjs_binding.cc) used here. */
-interface TfBinding {
-  TF_STRING: number;
-  TF_INT32: number;
-  TF_UINT8: number;
-  TF_ATTR_INT: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_FLOAT: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_TYPE: number;
-  createTensor(shape: number[], dtype: number, values: Int32Array | Uint8Array[]): number;
-  executeOp(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: number[], numOutputs: number): { id: number }[];
-  /** A copy of a float32 tensor's values. */
-  tensorDataSync(id: number): Float32Array;
-  deleteTensor(id: number): void;
-}
 
 /** What this thread got when it first asked for the decoder: the addon, or why not. */
 let loaded: { binding: TfBinding | null; reason: string } | null = null;
@@ -160,13 +144,10 @@ export function decodeJpegCropResize(
   const r = dctScale(box, outHeight, outWidth);
   const rows = scaledSpan(box.top, box.height, height, r);
   const cols = scaledSpan(box.left, box.width, width, r);
-  const attr = (name: string, type: number, value: unknown) => ({ name, type, value });
+  const attr = (name: string, type: number, value: unknown): TfeOpAttr => ({ name, type, value });
   const type = (name: string, dtype: number) => attr(name, tf.TF_ATTR_TYPE, dtype);
-  const ids: number[] = [];
-  const keep = (id: number) => (ids.push(id), id);
-  const int32 = (shape: number[], ...values: number[]) => keep(tf.createTensor(shape, tf.TF_INT32, Int32Array.from(values)));
-  const run = (op: string, attrs: ReturnType<typeof attr>[], inputs: number[]) => keep(tf.executeOp(op, attrs, inputs, 1)[0].id);
-  try {
+  return withScratchHandles(tf, ({ run, keep }) => {
+    const int32 = (shape: number[], ...values: number[]) => keep(tf.createTensor(shape, tf.TF_INT32, Int32Array.from(values)));
     const contents = keep(tf.createTensor([], tf.TF_STRING, [bytes]));
     const crop = run('DecodeAndCropJpeg', [
       attr('channels', tf.TF_ATTR_INT, 3), attr('ratio', tf.TF_ATTR_INT, r), attr('fancy_upscaling', tf.TF_ATTR_BOOL, true),
@@ -176,7 +157,5 @@ export function decodeJpegCropResize(
     const batched = run('ExpandDims', [type('T', tf.TF_UINT8), type('Tdim', tf.TF_INT32)], [crop, int32([], 0)]);
     const resized = run('ResizeBilinear', [type('T', tf.TF_UINT8), attr('align_corners', tf.TF_ATTR_BOOL, false), attr('half_pixel_centers', tf.TF_ATTR_BOOL, true)], [batched, int32([2], outHeight, outWidth)]);
     return tf.tensorDataSync(resized);
-  } finally {
-    for (const id of ids) tf.deleteTensor(id);
-  }
+  });
 }
