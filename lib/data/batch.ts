@@ -49,6 +49,11 @@ export function checkNormalization(where: string, n: PixelNormalization, channel
   }
 }
 
+/** The normalised mapping x = v * scale_c + shift_c (module comment), per channel. */
+function normalizationCoefficients(n: PixelNormalization): { scale: number[]; shift: number[] } {
+  return { scale: n.std.map((s) => 1 / (255 * s)), shift: n.mean.map((m, c) => -m / n.std[c]) };
+}
+
 /** Write uint8 pixels to `x` from `offset` as the module comment's output values. */
 function writePixels(x: Float32Array, offset: number, pixels: Uint8Array, channels: number, normalization?: PixelNormalization): void {
   if (!normalization) {
@@ -56,8 +61,7 @@ function writePixels(x: Float32Array, offset: number, pixels: Uint8Array, channe
     for (let i = 0; i < pixels.length; i++) x[offset + i] = pixels[i] / 255;
     return;
   }
-  const scale = normalization.std.map((s) => 1 / (255 * s));
-  const shift = normalization.mean.map((m, c) => -m / normalization.std[c]);
+  const { scale, shift } = normalizationCoefficients(normalization);
   if (channels === 3) {
     // RGB, unrolled: one pass in memory order (a strided pass per channel measured slower).
     const [a0, a1, a2] = scale;
@@ -83,8 +87,7 @@ function writeCrop(x: Float32Array, offset: number, { values, shape, flip }: Flo
   const [height, width] = shape;
   // Without normalisation the mapping is v / 255, as in writePixels (v * (1 / 255) can round differently).
   const divide = !normalization;
-  const [a0, a1, a2] = normalization?.std.map((s) => 1 / (255 * s)) ?? [];
-  const [b0, b1, b2] = normalization?.mean.map((m, c) => -m / normalization.std[c]) ?? [];
+  const { scale: [a0, a1, a2], shift: [b0, b1, b2] } = normalization ? normalizationCoefficients(normalization) : { scale: [], shift: [] };
   const row = width * 3;
   const step = flip ? -3 : 3;
   for (let y = 0; y < height; y++) {
