@@ -45,6 +45,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, initBackend } from '../lib/backend';
 import { batchNormTrain, batchNormTrainClosedForm } from '../lib/nn/batchnorm';
 import { median, timeRuns } from './timing';
+import { runTorchScript } from './torch-side';
 
 const ROOT = path.resolve(__dirname, '..');
 const SPEC_FILE = path.join(__dirname, 'torch', 'micro_spec.json');
@@ -204,17 +205,11 @@ async function runChild(plan: ChildPlan): Promise<ChildResult> {
 }
 
 function spawnTorch(plan: ChildPlan): ChildResult {
-  const python = process.env.ALIGNMIX_PYTHON ?? '/usr/bin/python3';
-  const args = [path.join(__dirname, 'torch', 'kernels.py'), '--batches', plan.batches.join(','), '--groups', plan.groups.join(','),
-    '--warmup', '1', '--reps', String(plan.reps)];
-  const r = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
-  if (r.status !== 0) throw new Error(`torch variant failed (exit ${r.status}): ${(r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`);
-  const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as {
-    available: boolean; reason?: string; torch?: string; threads?: number; figures?: Record<string, { median_ms: number }>;
-  };
-  if (!report.available) throw new Error(`torch variant: ${report.reason}`);
-  const results = Object.fromEntries(Object.entries(report.figures ?? {}).map(([k, v]) => [k, v.median_ms]));
-  return { backend: `PyTorch ${report.torch} (CPU, ${report.threads} threads)`, results };
+  const r = runTorchScript('kernels.py', ['--batches', plan.batches.join(','), '--groups', plan.groups.join(','),
+    '--warmup', '1', '--reps', String(plan.reps)]);
+  if ('reason' in r) throw new Error(`torch variant: ${r.reason}`);
+  const results = Object.fromEntries(Object.entries(r.report.figures ?? {}).map(([k, v]) => [k, v.median_ms]));
+  return { backend: `PyTorch ${r.report.torch} (CPU, ${r.report.threads} threads)`, results };
 }
 
 function spawnVariant(variant: string, plan: ChildPlan): ChildResult {

@@ -32,7 +32,6 @@
  *   npm run bench -- --batches 32 --reps 3 --json bench/results/latest.json
  *   npm run bench -- --only loader --loader-workers 2    # the loader pair alone
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -43,6 +42,7 @@ import { Rng } from '../lib/random';
 import { MixMode } from '../lib/train/modes';
 import { BENCH_IMAGE_DIR, jpegDecoder, loaderFigureName, timeOurLoader } from './loader';
 import { BenchStep, r18Step, SINKHORN_ITERS } from './r18-step';
+import { runTorchScript } from './torch-side';
 import { runSinkhornBench } from './sinkhorn';
 import { median, Timing, timeInterleaved, timeRuns } from './timing';
 
@@ -80,17 +80,11 @@ function timeUpdate({ model, optimizer }: BenchStep, warmup: number, reps: numbe
   return timing;
 }
 
-/** Run a bench/torch script; its JSON report, or why there is none. */
+/** Run a bench/torch script with our thread count; its figures, or why there are none. */
 function torchFigures(script: string, args: string[], threads: number): { figures?: Figures; version?: string; pipeline?: string; reason?: string } {
-  const python = process.env.ALIGNMIX_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(python, [path.join(__dirname, 'torch', script), '--threads', String(threads), ...args], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
-  });
-  if (r.error) return { reason: `${python}: ${r.error.message}` };
-  if (r.status !== 0) return { reason: `${script} exited with ${r.status}` };
-  const report = JSON.parse(r.stdout.trim().split('\n').pop() as string);
-  if (!report.available) return { reason: report.reason };
-  return { figures: report.figures, version: report.torch, pipeline: report.pipeline };
+  const r = runTorchScript(script, ['--threads', String(threads), ...args]);
+  if ('reason' in r) return { reason: r.reason };
+  return { figures: r.report.figures as Figures | undefined, version: r.report.torch, pipeline: r.report.pipeline };
 }
 
 function ratio(a?: Figure, b?: Figure): string {
