@@ -31,6 +31,8 @@
  *
  * No TensorFlow.js imports: runs in the loader's worker threads.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { isMainThread, threadId } from 'worker_threads';
 import { TfBinding, TfeOpAttr, withScratchHandles } from '../backends/native-binding';
@@ -77,10 +79,6 @@ function load(): { binding: TfBinding | null; reason: string } {
  * unlinked once loaded.
  */
 function loadPrivateCopy(addon: string): TfBinding {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const fs = require('fs') as typeof import('fs');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const os = require('os') as typeof import('os');
   const name = `.alignmix-${path.basename(addon, '.node')}-${process.pid}-${threadId}.node`;
   let copy = path.join(path.dirname(addon), name);
   try {
